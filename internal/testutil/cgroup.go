@@ -1,0 +1,71 @@
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+)
+
+// Cgroup creates a fresh, empty cgroup v2 group for t below the root of
+// /sys/fs/cgroup, with the memory controller available, and removes it
+// (killing what is left inside) when t ends. It fails t if removal fails,
+// so tests that leak processes or groups do not pass. It requires Root and
+// CgroupV2.
+func Cgroup(t testing.TB) *cgroup.Group {
+	t.Helper()
+	Require(t, Root, CgroupV2)
+	fsys, err := cgroup.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("memqos-test-%s-%d", sanitize(t.Name()), rand.IntN(1<<30))
+	g, err := fsys.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := g.Remove(ctx, nil); err != nil {
+			t.Errorf("remove test cgroup: %v", err)
+		}
+		if g.Exists() {
+			t.Errorf("test cgroup %s still exists after removal", g.Path())
+		}
+	})
+	return g
+}
+
+func sanitize(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, name)
+}
+
+// FakeCgroupTree writes files (path relative to the root → content) into a
+// temporary directory and returns its path, for tests of code that reads
+// cgroupfs without a real cgroup v2.
+func FakeCgroupTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for rel, content := range files {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}

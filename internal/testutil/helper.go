@@ -1,0 +1,45 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// envHelper names the environment variable that makes a test binary run a
+// helper function instead of its tests.
+const envHelper = "MEMQOS_TEST_HELPER"
+
+// Helpers maps a helper's name to a function that runs in a child process,
+// receives the arguments given to HelperCommand, and returns the exit code.
+type Helpers map[string]func(args []string) int
+
+// Main is a TestMain body: in a child started by HelperCommand it runs the
+// named helper and exits with its code; otherwise it runs the tests.
+func Main(m *testing.M, helpers Helpers) {
+	if name := os.Getenv(envHelper); name != "" {
+		fn, ok := helpers[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "testutil: no helper %q\n", name)
+			os.Exit(2)
+		}
+		os.Exit(fn(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// HelperCommand returns a command that re-executes the test binary to run
+// the helper name with args, in a process of its own.
+func HelperCommand(t testing.TB, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), envHelper+"="+name)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	return cmd
+}

@@ -1,0 +1,76 @@
+package testutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Qemu means qemu-system-x86_64 and a static busybox are installed, and the
+// test kernels in ../shared/kernels (or $MEMQOS_KERNELS) are present.
+const Qemu Feature = "qemu"
+
+func probeQemu() error {
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		return err
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		return fmt.Errorf("busybox-static: %w", err)
+	}
+	_, err := KernelDir()
+	return err
+}
+
+// RepoRoot returns the directory holding the module's go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// KernelDir returns the directory of test kernels: $MEMQOS_KERNELS, or
+// ../shared/kernels beside the repository.
+func KernelDir() (string, error) {
+	if d := os.Getenv("MEMQOS_KERNELS"); d != "" {
+		return d, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	d := filepath.Join(root, "..", "shared", "kernels")
+	if _, err := os.Stat(d); err != nil {
+		return "", fmt.Errorf("test kernels: %w", err)
+	}
+	return filepath.Clean(d), nil
+}
+
+// Kernel returns the path of the test kernel file name (for example
+// "memcg-v7.bzImage"), requiring Qemu.
+func Kernel(t testing.TB, name string) string {
+	t.Helper()
+	Require(t, Qemu)
+	dir, err := KernelDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test kernel: %v", err)
+	}
+	return p
+}
