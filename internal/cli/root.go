@@ -20,6 +20,15 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// codeError is an error to print, with the exit code to end with.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
 // Main runs memqos with args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
@@ -33,6 +42,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exit.Code
 	}
 	fmt.Fprintf(stderr, "memqos: %v\n", err)
+	var coded *codeError
+	if errors.As(err, &coded) {
+		return coded.code
+	}
 	return 1
 }
 
@@ -65,6 +78,7 @@ It uses cgroup v2 and, where the kernel has it, the memcg_bpf_ops struct_ops.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
 		newVersionCmd(g),
+		newVMCmd(g),
 	)
 	return root
 }

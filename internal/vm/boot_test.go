@@ -1,0 +1,119 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/testutil"
+)
+
+// These tests boot real kernels under qemu (TCG); they need the Qemu
+// feature. Each run is tagged with a unique kernel argument so that the
+// test can check no qemu process of its own is left behind.
+
+func bootConfig(t *testing.T, kernel string) (Config, string) {
+	tag := fmt.Sprintf("memqos.test=%d", rand.Int64())
+	return Config{Kernel: testutil.Kernel(t, kernel), Append: []string{tag}, Console: testWriter{t}, Timeout: 2 * time.Minute}, tag
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("guest: %s", bytes.TrimRight(p, "\n"))
+	return len(p), nil
+}
+
+// assertNoQemu fails t if a process still carries tag in its command line.
+func assertNoQemu(t *testing.T, tag string) {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte(tag)) {
+			t.Errorf("a qemu process is left behind: %s", p)
+		}
+	}
+}
+
+func TestBootReturnsStatusAndOut(t *testing.T) {
+	cfg, tag := bootConfig(t, "memcg-v7.bzImage")
+	cfg.OutDir = t.TempDir()
+	in := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(in, []byte("from the host\n"), 0o644)
+	cfg.Files = []File{{Host: in, Guest: "/work/in.txt"}}
+	cfg.Env = []string{"GREETING=hello world"}
+	res, err := Run(context.Background(), cfg, []string{"sh", "-c",
+		`cat /sys/fs/cgroup/cgroup.subtree_control > /out/ctl; mkdir /out/sub; cat in.txt > /out/sub/copy; echo "$GREETING" > /out/env; exit 3`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 {
+		t.Errorf("exit code %d; want 3", res.ExitCode)
+	}
+	for name, want := range map[string]string{"ctl": "memory", "sub/copy": "from the host", "env": "hello world"} {
+		b, err := os.ReadFile(filepath.Join(cfg.OutDir, name))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("out/%s = %q, %v; want it to contain %q", name, b, err, want)
+		}
+	}
+	assertNoQemu(t, tag)
+}
+
+func TestBootTimeoutKillsQemu(t *testing.T) {
+	cfg, tag := bootConfig(t, "memcg-v6.bzImage")
+	cfg.Timeout = 10 * time.Second
+	start := time.Now()
+	_, err := Run(context.Background(), cfg, []string{"sleep", "1000"})
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("got %v; want a TimeoutError", err)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("Run took %v after a 10 s timeout", d)
+	}
+	assertNoQemu(t, tag)
+}
+
+func TestBootCancelKillsQemu(t *testing.T) {
+	cfg, tag := bootConfig(t, "memcg-v6.bzImage")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	_, err := Run(ctx, cfg, []string{"sleep", "1000"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v; want the context's error", err)
+	}
+	assertNoQemu(t, tag)
+}
+
+func TestBootKernelPanic(t *testing.T) {
+	cfg, tag := bootConfig(t, "memcg-v7.bzImage")
+	_, err := Run(context.Background(), cfg, []string{"sh", "-c", "echo c > /proc/sysrq-trigger"})
+	var pe *PanicError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Line, "sysrq") {
+		t.Fatalf("got %v; want a PanicError naming sysrq", err)
+	}
+	assertNoQemu(t, tag)
+}
+
+func TestBootBadKernels(t *testing.T) {
+	testutil.Require(t, testutil.Qemu)
+	_, err := Run(context.Background(), Config{Kernel: "/no/such/bzImage"}, []string{"true"})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "/no/such/bzImage") {
+		t.Errorf("missing kernel: got %v", err)
+	}
+	notKernel := filepath.Join(t.TempDir(), "bzImage")
+	os.WriteFile(notKernel, []byte("not a kernel"), 0o644)
+	_, err = Run(context.Background(), Config{Kernel: notKernel, Timeout: time.Minute}, []string{"true"})
+	if err == nil || !strings.Contains(err.Error(), "qemu") {
+		t.Errorf("bad kernel: got %v; want a qemu error", err)
+	}
+}

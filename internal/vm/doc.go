@@ -1,0 +1,22 @@
+// Package vm runs a command inside a throwaway qemu guest: a kernel image,
+// an initramfs built on the fly (busybox-static, the files the caller puts
+// in, and the kernel's virtio modules when they are not built in), and a
+// generated /init that mounts the usual filesystems, runs the command, and
+// powers the guest off.
+//
+// The guest's console streams to the caller. The command's exit status
+// comes back over the console in a line tagged with a per-run nonce, and
+// the guest's /out directory comes back as a tar archive written to a raw
+// virtio-blk disk. A block device is used rather than 9p because some
+// kernels (Debian's cloud kernel) have no 9p at all; their virtio drivers
+// are loaded from the kernel package's modules.
+//
+// The package knows nothing about memqos: the caller decides which files go
+// in and what runs.
+//
+// Errors: a missing kernel or busybox is an *os.PathError (fs.ErrNotExist);
+// a guest that runs out of time is a *TimeoutError; a guest kernel panic is
+// a *PanicError; a guest that stops without reporting its command's status
+// is ErrNoStatus. A command that ran and exited non-zero is not an error:
+// its status is in [Result].
+package vm

@@ -1,0 +1,315 @@
+package vm
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Result is the outcome of a guest run whose command reported its status.
+type Result struct {
+	// ExitCode is the command's exit status in the guest.
+	ExitCode int
+	// Elapsed is the wall time of the whole run, boot included.
+	Elapsed time.Duration
+}
+
+// TimeoutError means the guest did not finish within the configured time.
+type TimeoutError struct{ Timeout time.Duration }
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("guest did not finish within %v; qemu was killed", e.Timeout)
+}
+
+// PanicError means the guest kernel panicked.
+type PanicError struct{ Line string }
+
+func (e *PanicError) Error() string { return "guest kernel panic: " + e.Line }
+
+// GuestError is a failure the guest's init reported, such as a missing
+// disk or a module that did not load.
+type GuestError struct{ Msg string }
+
+func (e *GuestError) Error() string { return "guest init: " + e.Msg }
+
+// ErrNoStatus means the guest stopped without reporting the command's
+// exit status.
+var ErrNoStatus = errors.New("guest stopped without reporting the command's exit status")
+
+// baseModules are the drivers the runner's disks need when they are
+// modules rather than built in.
+var baseModules = []string{"virtio_pci", "virtio_blk"}
+
+// Run boots cfg.Kernel in a qemu guest and runs argv there. It returns the
+// command's exit status in Result; err is set only when the run itself
+// failed. Whatever happens, the qemu process is gone when Run returns.
+func Run(ctx context.Context, cfg Config, argv []string) (Result, error) {
+	c := cfg.withDefaults()
+	start := time.Now()
+	if err := c.validate(); err != nil {
+		return Result{}, err
+	}
+	if len(argv) == 0 {
+		return Result{}, errors.New("no command to run in the guest")
+	}
+	tmp, err := os.MkdirTemp("", "memqos-vm-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(tmp)
+	args, nonce, err := prepare(ctx, &c, tmp, argv)
+	if err != nil {
+		return Result{}, err
+	}
+	con, err := boot(ctx, &c, args, nonce)
+	if err != nil {
+		return Result{}, err
+	}
+	if c.OutDir != "" {
+		if err := extractTar(filepath.Join(tmp, "out.img"), c.OutDir); err != nil {
+			return Result{}, fmt.Errorf("copy guest /out to %s: %w", c.OutDir, err)
+		}
+	}
+	return Result{ExitCode: con.status, Elapsed: time.Since(start)}, nil
+}
+
+// prepare checks the inputs and writes the initramfs and disks into tmp. It
+// returns qemu's arguments and the run's nonce.
+func prepare(ctx context.Context, c *Config, tmp string, argv []string) ([]string, string, error) {
+	if _, err := os.Stat(c.Kernel); err != nil {
+		return nil, "", fmt.Errorf("kernel image: %w", err)
+	}
+	if err := CheckStatic(c.Busybox); err != nil {
+		return nil, "", fmt.Errorf("busybox: %w", err)
+	}
+	mods, err := modulesFor(c)
+	if err != nil {
+		return nil, "", err
+	}
+	nonce, err := newNonce()
+	if err != nil {
+		return nil, "", err
+	}
+	initrd := filepath.Join(tmp, "initramfs.cpio")
+	if err := writeInitramfs(initrd, c, nonce, mods, argv); err != nil {
+		return nil, "", err
+	}
+	args := qemuArgs(c, initrd)
+	if c.OutDir != "" {
+		img := filepath.Join(tmp, "out.img")
+		if err := makeSparse(img, c.OutSizeMB); err != nil {
+			return nil, "", err
+		}
+		args = append(args, diskArgs("out", img, outSerial)...)
+	}
+	if c.ScratchMB > 0 {
+		img := filepath.Join(tmp, "scratch.img")
+		if err := makeExt4(ctx, img, c.ScratchMB); err != nil {
+			return nil, "", err
+		}
+		args = append(args, diskArgs("scratch", img, scratchSerial)...)
+	}
+	return args, nonce, nil
+}
+
+// modulesFor returns the host paths of the modules to load, in order.
+func modulesFor(c *Config) ([]string, error) {
+	dir := c.Modules
+	if dir == "" {
+		dir = FindModules(c.Kernel)
+	}
+	if dir == "" {
+		if len(c.LoadModules) > 0 {
+			return nil, fmt.Errorf("cannot load modules %v: no module directory for kernel %s", c.LoadModules, c.Kernel)
+		}
+		return nil, nil // every driver must be built in
+	}
+	ms, err := loadModuleSet(dir)
+	if err != nil {
+		return nil, err
+	}
+	return ms.resolve(append(append([]string{}, baseModules...), c.LoadModules...))
+}
+
+func writeInitramfs(dst string, c *Config, nonce string, mods, argv []string) error {
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := newInitramfs(w)
+	var guestMods []string
+	for _, m := range mods {
+		g := "/memqos-vm/modules/" + filepath.Base(m)
+		if err := r.addFile(g, m); err != nil {
+			return fmt.Errorf("module %s: %w", m, err)
+		}
+		guestMods = append(guestMods, g)
+	}
+	err = errors.Join(
+		r.addFile("/bin/busybox", c.Busybox),
+		r.addBytes("/init", 0o755, []byte(buildInit(nonce, guestMods, c.OutDir != "", c.ScratchMB > 0))),
+		r.addBytes("/memqos-vm/cmd", 0o755, []byte(buildCmd(c.Dir, c.Env, argv))),
+		r.mkdirAll("/work"),
+		r.mkdirAll("/out"),
+	)
+	if err != nil {
+		return fmt.Errorf("build initramfs: %w", err)
+	}
+	for _, file := range c.Files {
+		if err := r.addTree(file.Guest, file.Host); err != nil {
+			return fmt.Errorf("put %s: %w", file.Host, err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func qemuArgs(c *Config, initrd string) []string {
+	cpu := "max"
+	if c.Accel == "kvm" {
+		cpu = "host"
+	}
+	cmdline := append([]string{"console=ttyS0", "panic=-1", "quiet"}, c.Append...)
+	return []string{
+		"-accel", c.Accel, "-cpu", cpu,
+		"-m", fmt.Sprint(c.MemoryMB), "-smp", fmt.Sprint(c.CPUs),
+		"-kernel", c.Kernel, "-initrd", initrd,
+		"-append", strings.Join(cmdline, " "),
+		"-nodefaults", "-no-user-config", "-display", "none",
+		"-serial", "stdio", "-monitor", "none", "-no-reboot",
+	}
+}
+
+func diskArgs(id, img, serial string) []string {
+	return []string{
+		"-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw,cache=unsafe", img, id),
+		"-device", fmt.Sprintf("virtio-blk-pci,drive=%s,serial=%s", id, serial),
+	}
+}
+
+func makeSparse(path string, mb int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(mb) << 20); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func makeExt4(ctx context.Context, path string, mb int) error {
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		return fmt.Errorf("scratch disk needs mkfs.ext4 (apt install e2fsprogs): %w", err)
+	}
+	if err := makeSparse(path, mb); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, mkfs, "-q", "-F", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mkfs.ext4 %s: %w: %s", path, err, out)
+	}
+	return nil
+}
+
+func newNonce() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// console follows the guest's serial console.
+type console struct {
+	statusRE *regexp.Regexp
+	errorTag string
+	status   int
+	reported bool
+	guestErr string
+	panic    string
+}
+
+// line handles one console line and reports whether to show it.
+func (con *console) line(s string) bool {
+	if m := con.statusRE.FindStringSubmatch(s); m != nil {
+		fmt.Sscan(m[1], &con.status)
+		con.reported = true
+		return false
+	}
+	if i := strings.Index(s, con.errorTag); i >= 0 {
+		con.guestErr = strings.TrimSpace(s[i+len(con.errorTag):])
+	}
+	if i := strings.Index(s, "Kernel panic - not syncing"); i >= 0 && con.panic == "" {
+		con.panic = strings.TrimSpace(s[i:])
+	}
+	return true
+}
+
+// boot runs qemu to the end and interprets the console.
+func boot(ctx context.Context, c *Config, args []string, nonce string) (*console, error) {
+	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, c.Qemu, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", c.Qemu, err)
+	}
+	con := &console{
+		statusRE: regexp.MustCompile(regexp.QuoteMeta(statusTag+nonce) + ` (\d+)`),
+		errorTag: errorTag + nonce,
+	}
+	rd := bufio.NewReaderSize(stdout, 64<<10)
+	for {
+		s, err := rd.ReadString('\n')
+		if s != "" && con.line(strings.TrimRight(s, "\r\n")) {
+			fmt.Fprintln(c.Console, strings.TrimRight(s, "\r\n"))
+		}
+		if err != nil {
+			break
+		}
+	}
+	werr := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case runCtx.Err() != nil:
+		return nil, &TimeoutError{Timeout: c.Timeout}
+	case con.panic != "":
+		return nil, &PanicError{Line: con.panic}
+	case con.guestErr != "":
+		return nil, &GuestError{Msg: con.guestErr}
+	case werr != nil:
+		return nil, fmt.Errorf("qemu failed: %w: %s", werr, strings.TrimSpace(stderr.String()))
+	case !con.reported:
+		return nil, ErrNoStatus
+	}
+	return con, nil
+}

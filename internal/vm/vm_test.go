@@ -1,0 +1,248 @@
+package vm
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cavaliergopher/cpio"
+)
+
+func TestParseFile(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    File
+		wantErr bool
+	}{
+		{in: "a/b.test", want: File{"a/b.test", "/work/b.test"}},
+		{in: "x:/opt/y", want: File{"x", "/opt/y"}},
+		{in: "x:/opt/../y/", want: File{"x", "/y"}},
+		{in: "x:rel", wantErr: true},
+		{in: ":/a", wantErr: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseFile(tc.in)
+			if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+				t.Fatalf("ParseFile(%q) = %+v, %v; want %+v (error %v)", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestBuildCmdPassesArgsVerbatim runs the generated command script with the
+// host's sh and checks that every argument arrives unchanged.
+func TestBuildCmdPassesArgsVerbatim(t *testing.T) {
+	dir := t.TempDir()
+	argv := []string{"printf", `%s|`, "plain", "with space", `it's`, `"dq"`, "$HOME", "new\nline", "`x`", ""}
+	script := filepath.Join(dir, "cmd")
+	if err := os.WriteFile(script, []byte(buildCmd(dir, []string{"A=it's $x"}, argv)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("sh", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(argv[2:], "|") + "|"
+	if string(out) != want {
+		t.Fatalf("got %q; want %q", out, want)
+	}
+	envScript := buildCmd(dir, []string{"A=it's $x", "B="}, []string{"sh", "-c", `printf '%s|%s' "$A" "${B-unset}"`})
+	if err := os.WriteFile(script, []byte(envScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env, err := exec.Command("sh", script).Output()
+	if err != nil || string(env) != "it's $x|" {
+		t.Fatalf("env: got %q, %v; want %q", env, err, "it's $x|")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for name, c := range map[string]Config{
+		"accel": {Accel: "hvf"},
+		"mem":   {MemoryMB: 64},
+		"env":   {Env: []string{"1BAD=x"}},
+		"envEq": {Env: []string{"NOEQUALS"}},
+	} {
+		d := c.withDefaults()
+		if err := d.validate(); err == nil {
+			t.Errorf("%s: %+v validated", name, c)
+		}
+	}
+	ok := (&Config{Env: []string{"MEMQOS_X=a=b"}}).withDefaults()
+	if err := ok.validate(); err != nil {
+		t.Errorf("valid config rejected: %v", err)
+	}
+}
+
+func TestKernelRelease(t *testing.T) {
+	img := make([]byte, 0x400)
+	copy(img[0x202:], "HdrS")
+	binary.LittleEndian.PutUint16(img[0x20e:], 0x100)
+	copy(img[0x300:], "6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP\x00")
+	p := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := KernelRelease(p)
+	if err != nil || got != "6.1.0-56-cloud-amd64" {
+		t.Fatalf("KernelRelease = %q, %v", got, err)
+	}
+	// An unpacked kernel package: boot/vmlinuz-R and lib/modules/R/kernel.
+	root := t.TempDir()
+	k := filepath.Join(root, "boot", "vmlinuz-6.1.0-56-cloud-amd64")
+	mods := filepath.Join(root, "lib", "modules", "6.1.0-56-cloud-amd64")
+	os.MkdirAll(filepath.Dir(k), 0o755)
+	os.MkdirAll(filepath.Join(mods, "kernel"), 0o755)
+	os.WriteFile(k, img, 0o644)
+	if got := FindModules(k); got != mods {
+		t.Fatalf("FindModules = %q; want %q", got, mods)
+	}
+	if _, err := KernelRelease("/etc/hostname"); err == nil {
+		t.Fatal("KernelRelease accepted a text file")
+	}
+}
+
+// writeKO writes a minimal ELF relocatable file with a .modinfo section.
+func writeKO(t *testing.T, path, modinfo string) {
+	t.Helper()
+	shstr := "\x00.modinfo\x00.shstrtab\x00"
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	ehdr := make([]byte, 64)
+	copy(ehdr, "\x7fELF\x02\x01\x01")
+	le.PutUint16(ehdr[16:], 1)  // ET_REL
+	le.PutUint16(ehdr[18:], 62) // EM_X86_64
+	le.PutUint32(ehdr[20:], 1)
+	dataOff := 64
+	strOff := dataOff + len(modinfo)
+	shOff := strOff + len(shstr)
+	le.PutUint64(ehdr[40:], uint64(shOff))
+	le.PutUint16(ehdr[52:], 64)
+	le.PutUint16(ehdr[58:], 64)
+	le.PutUint16(ehdr[60:], 3)
+	le.PutUint16(ehdr[62:], 2)
+	b.Write(ehdr)
+	b.WriteString(modinfo)
+	b.WriteString(shstr)
+	sh := func(name, typ uint32, off, size int) {
+		s := make([]byte, 64)
+		le.PutUint32(s[0:], name)
+		le.PutUint32(s[4:], typ)
+		le.PutUint64(s[24:], uint64(off))
+		le.PutUint64(s[32:], uint64(size))
+		le.PutUint64(s[48:], 1)
+		b.Write(s)
+	}
+	sh(0, 0, 0, 0)
+	sh(1, 1, dataOff, len(modinfo))
+	sh(10, 3, strOff, len(shstr))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestModuleResolutionOrdersDependencies(t *testing.T) {
+	dir := t.TempDir()
+	k := filepath.Join(dir, "kernel", "drivers")
+	writeKO(t, filepath.Join(k, "virtio_blk.ko"), "license=GPL\x00depends=virtio,virtio_ring\x00")
+	writeKO(t, filepath.Join(k, "virtio_pci.ko"), "depends=virtio_ring,virtio_pci-modern-dev,virtio\x00")
+	writeKO(t, filepath.Join(k, "virtio_pci_modern_dev.ko"), "depends=\x00")
+	writeKO(t, filepath.Join(k, "virtio_ring.ko"), "depends=\x00")
+	writeKO(t, filepath.Join(k, "virtio.ko"), "depends=\x00")
+	writeKO(t, filepath.Join(k, "zram.ko"), "depends=zsmalloc\x00")
+	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/fs/ext4/ext4.ko\n"), 0o644)
+	ms, err := loadModuleSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := ms.resolve([]string{"virtio_pci", "virtio_blk", "ext4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, modName(p))
+	}
+	want := []string{"virtio_ring", "virtio_pci_modern_dev", "virtio", "virtio_pci", "virtio_blk"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("load order %v; want %v", names, want)
+	}
+	if _, err := ms.resolve([]string{"zram"}); err == nil || !strings.Contains(err.Error(), "zsmalloc") {
+		t.Fatalf("missing dependency: got %v", err)
+	}
+}
+
+func TestInitramfsCreatesParentsFirst(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "d", "e"), 0o755)
+	os.WriteFile(filepath.Join(src, "d", "e", "f"), []byte("data"), 0o600)
+	var buf bytes.Buffer
+	r := newInitramfs(&buf)
+	if err := r.addTree("/work/pkg", src); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.addBytes("/init", 0o755, []byte("#!/bin/sh\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{".": true}
+	rd := cpio.NewReader(&buf)
+	var files []string
+	for {
+		h, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seen[filepath.Dir(h.Name)] {
+			t.Errorf("%s comes before its directory", h.Name)
+		}
+		seen[h.Name] = true
+		if h.Mode.IsRegular() {
+			data, _ := io.ReadAll(rd)
+			files = append(files, h.Name+"="+string(data)+"@"+h.Mode.Perm().String())
+		}
+	}
+	want := []string{"work/pkg/d/e/f=data@0600", "init=#!/bin/sh\n@0755"}
+	if !reflect.DeepEqual(files, want) {
+		t.Fatalf("files %q; want %q", files, want)
+	}
+}
+
+func TestExtractTarRejectsEscapes(t *testing.T) {
+	for _, name := range []string{"../evil", "/abs", "a/../../evil"} {
+		img := filepath.Join(t.TempDir(), "out.img")
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644})
+		tw.Write([]byte("x"))
+		tw.Close()
+		os.WriteFile(img, append(buf.Bytes(), make([]byte, 4096)...), 0o644)
+		if err := extractTar(img, t.TempDir()); err == nil {
+			t.Errorf("entry %q was extracted", name)
+		}
+	}
+}
+
+func TestCheckStatic(t *testing.T) {
+	if err := CheckStatic("/bin/sh"); err == nil {
+		t.Skip("this host's /bin/sh is static; nothing to compare") // never seen on Debian
+	}
+	if err := CheckStatic("/etc/hostname"); err == nil {
+		t.Fatal("a text file passed as a static executable")
+	}
+}
