@@ -1,0 +1,227 @@
+//go:build guest
+
+// Package guest is the second tier of the memqos test suite: it builds every
+// package's tests as static binaries, boots each test kernel in a qemu
+// guest with `memqos vm run` machinery, and runs the binaries there as root
+// on a real cgroup v2, where the tests that skip on the host run for real.
+//
+// Run it with: go test -tags guest -v -timeout 80m ./test/guest
+//
+// Each kernel declares, through MEMQOS_TEST_REQUIRE, the features it has, so
+// a test that needs one of them fails rather than skips there.
+package guest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/testutil"
+	"github.com/memqos/memqos/internal/vm"
+)
+
+// kernel is one guest kernel of the suite.
+type kernel struct {
+	name    string
+	file    string   // in the test kernel directory; "" for the Debian kernel
+	require []string // features promised to the tests
+	// optional kernels are skipped when their image is absent.
+	optional bool
+}
+
+var kernels = []kernel{
+	{name: "debian-6.1", require: []string{"root", "cgroup2"}},
+	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2"}},
+	{name: "memcg-v6", file: "memcg-v6.bzImage", require: []string{"root", "cgroup2"}},
+	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2"}, optional: true},
+}
+
+// pkg is one package's test binary.
+type pkg struct {
+	rel    string // directory relative to the repository root
+	binary string // host path of the test binary
+}
+
+func TestGuestSuite(t *testing.T) {
+	root, err := testutil.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdir, err := testutil.KernelDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := t.TempDir()
+	memqos := filepath.Join(build, "memqos")
+	goBuild(t, root, "build", "-o", memqos, "./cmd/memqos")
+	pkgs := buildTests(t, root, build)
+	files := guestFiles(t, root, build, memqos, pkgs)
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			path := filepath.Join(kdir, k.file)
+			if _, err := os.Stat(path); err != nil && k.optional {
+				t.Skipf("optional kernel: %v", err)
+			}
+			if k.file == "" {
+				path, err = vm.FetchDebianKernel(context.Background(), filepath.Join(vm.KernelCacheDir(), "debian-cloud"))
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			runKernel(t, k, path, files, pkgs)
+		})
+	}
+}
+
+func goBuild(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// buildTests compiles the tests of every package that has some.
+func buildTests(t *testing.T, root, build string) []pkg {
+	cmd := exec.Command("go", "list", "-f", "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}", "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		imp, dir, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		rel, _ := filepath.Rel(root, dir)
+		bin := filepath.Join(build, strings.ReplaceAll(rel, "/", "_")+".test")
+		goBuild(t, root, "test", "-c", "-o", bin, imp)
+		pkgs = append(pkgs, pkg{rel: rel, binary: bin})
+	}
+	if len(pkgs) == 0 {
+		t.Fatal("no test packages found")
+	}
+	return pkgs
+}
+
+// guestRunner is the guest-side script: it runs each package's tests in
+// the package's directory, as `go test` would, and records the status.
+const guestRunner = `#!/bin/sh
+set -o pipefail
+while read rel; do
+	log=/out/$(echo "$rel" | tr / _).log
+	echo "=== guest package $rel"
+	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m 2>&1 | tee "$log"
+	echo "$rel $?" >> /out/status
+done < /work/packages
+`
+
+func guestFiles(t *testing.T, root, build, memqos string, pkgs []pkg) []vm.File {
+	var list strings.Builder
+	files := []vm.File{{Host: memqos, Guest: "/bin/memqos"}}
+	for _, p := range pkgs {
+		fmt.Fprintln(&list, p.rel)
+		files = append(files, vm.File{Host: p.binary, Guest: "/work/" + p.rel + "/pkg.test"})
+		if td := filepath.Join(root, p.rel, "testdata"); isDir(td) {
+			files = append(files, vm.File{Host: td, Guest: "/work/" + p.rel + "/testdata"})
+		}
+	}
+	for name, content := range map[string]string{"packages": list.String(), "run-tests": guestRunner} {
+		p := filepath.Join(build, name)
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, vm.File{Host: p, Guest: "/work/" + name})
+	}
+	return files
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func runKernel(t *testing.T, k kernel, path string, files []vm.File, pkgs []pkg) {
+	out := t.TempDir()
+	cfg := vm.Config{
+		Kernel:  path,
+		Files:   files,
+		Env:     []string{testutil.EnvRequire + "=" + strings.Join(k.require, ",")},
+		OutDir:  out,
+		Timeout: 30 * time.Minute,
+		Console: os.Stderr,
+	}
+	fmt.Fprintf(os.Stderr, "=== guest kernel %s (%s), promising %s\n", k.name, path, strings.Join(k.require, ","))
+	res, err := vm.Run(context.Background(), cfg, []string{"sh", "/work/run-tests"})
+	if err != nil {
+		t.Fatalf("guest run on %s: %v", k.name, err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("guest runner exited %d", res.ExitCode)
+	}
+	status := readStatus(t, filepath.Join(out, "status"))
+	for _, p := range pkgs {
+		t.Run(strings.ReplaceAll(p.rel, "/", "_"), func(t *testing.T) {
+			checkPackage(t, out, p, status)
+		})
+	}
+}
+
+func readStatus(t *testing.T, path string) map[string]string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("no status from the guest: %v", err)
+	}
+	defer f.Close()
+	m := map[string]string{}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rel, rc, ok := strings.Cut(s.Text(), " "); ok {
+			m[rel] = rc
+		}
+	}
+	return m
+}
+
+var resultLine = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
+
+func checkPackage(t *testing.T, out string, p pkg, status map[string]string) {
+	logPath := filepath.Join(out, strings.ReplaceAll(p.rel, "/", "_")+".log")
+	log, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatalf("no log: %v", err)
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(string(log), "\n") {
+		if m := resultLine.FindStringSubmatch(line); m != nil {
+			counts[m[1]]++
+		}
+	}
+	t.Logf("%s: %d passed, %d failed, %d skipped", p.rel, counts["PASS"], counts["FAIL"], counts["SKIP"])
+	rc, ok := status[p.rel]
+	switch {
+	case !ok:
+		t.Fatalf("the guest never finished %s", p.rel)
+	case rc != "0" || counts["FAIL"] > 0:
+		t.Fatalf("%s failed in the guest (status %s):\n%s", p.rel, rc, tail(string(log), 60))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
