@@ -78,6 +78,7 @@ It uses cgroup v2 and, where the kernel has it, the memcg_bpf_ops struct_ops.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
 		newVersionCmd(g),
+		newTraceCmd(g),
 		newVMCmd(g),
 	)
 	return root

@@ -1,0 +1,20 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// newTraceCmd groups the commands that work on memory traces. Each
+// subcommand lives in a file of its own (trace_stats.go, …).
+func newTraceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Inspect memory traces",
+		Long: `Memory traces are series of memory samples of one workload, in the native
+memqos format (docs/trace-format.md) or as podman stats resources.json.
+Where a command takes a trace, "builtin:NAME" names a built-in one.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(
+		newTraceStatsCmd(g),
+	)
+	return cmd
+}

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The -update flag rewrites golden files. It is defined here only if no
+// imported package (such as a shared test helper) has defined it already.
+var _ = defineUpdateFlag()
+
+func defineUpdateFlag() bool {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata")
+	}
+	return true
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// goldenFile compares got with testdata/name, or rewrites it with -update.
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if updating() {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update to accept):\n%s", path, got)
+	}
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = Main(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTraceStatsGolden(t *testing.T) {
+	builtins := []string{"builtin:dask__dask-11628", "builtin:sigmavirus24__github3.py-673"}
+	tests := []struct {
+		name, golden string
+		flags        []string
+	}{
+		{"table", "trace_stats.golden", nil},
+		{"json", "trace_stats_json.golden", []string{"--json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"trace", "stats"}, tt.flags...), builtins...)
+			code, stdout, stderr := runCLI(args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			goldenFile(t, tt.golden, []byte(stdout))
+		})
+	}
+}
+
+func TestTraceStatsErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"no trace", []string{"trace", "stats"}, "memqos: requires at least 1 arg(s), only received 0\n"},
+		{"unknown builtin", []string{"trace", "stats", "builtin:nope"},
+			`memqos: unknown builtin trace "nope" (have: dask__dask-11628, sigmavirus24__github3.py-673)` + "\n"},
+		{"missing file", []string{"trace", "stats", "testdata/no-such-trace.json"},
+			"memqos: open testdata/no-such-trace.json: no such file or directory\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(tt.args...)
+			if code != 1 || stdout != "" || stderr != tt.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, \"\", %q", code, stdout, stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestTraceStatsPodmanFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tiny.json")
+	doc := `{"samples": [{"epoch": 10, "mem_usage": "100MB / 1GB"}, {"epoch": 11, "mem_usage": "300MB / 1GB"},
+		{"epoch": 12, "mem_usage": "100MB / 1GB"}, {"epoch": 13, "mem_usage": "0B / 0B"}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("trace", "stats", path)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	// Mean 166.7 MB, P95 = 100 + 0.9·200 (h = 1.9 between 100 and 300).
+	want := "tiny  3  2.0s  166.7  280.0  300.0  1.80  1"
+	if got := strings.Join(strings.Fields(strings.Split(stdout, "\n")[1]), "  "); got != want {
+		t.Errorf("row = %q, want %q", got, want)
+	}
+}
