@@ -80,6 +80,7 @@ It uses cgroup v2 and, where the kernel has it, the memcg_bpf_ops struct_ops.`,
 		newVersionCmd(g),
 		newTraceCmd(g),
 		newVMCmd(g),
+		newProbeCmd(g),
 	)
 	return root
 }

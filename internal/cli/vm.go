@@ -119,19 +119,8 @@ func prepareVMConfig(ctx context.Context, cfg *vm.Config, puts []string) error {
 	return nil
 }
 
-// kernelCacheDir is where fetched kernels are kept: $MEMQOS_CACHE/kernels,
-// or the user cache directory's memqos/kernels.
-func kernelCacheDir() string {
-	base := os.Getenv("MEMQOS_CACHE")
-	if base == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			base = filepath.Join(d, "memqos")
-		} else {
-			base = filepath.Join(os.TempDir(), "memqos-cache")
-		}
-	}
-	return filepath.Join(base, "kernels", debianAlias)
-}
+// kernelCacheDir is where the Debian cloud kernel is cached.
+func kernelCacheDir() string { return filepath.Join(vm.KernelCacheDir(), debianAlias) }
 
 func newVMKernelCmd(g *globals) *cobra.Command {
 	return &cobra.Command{

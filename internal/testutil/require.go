@@ -26,7 +26,15 @@ const (
 const EnvRequire = "MEMQOS_TEST_REQUIRE"
 
 // probes tells whether a feature is present: nil, or why not.
-var probes = map[Feature]func() error{
+var probes = func() map[Feature]func() error {
+	m := kernelProbes()
+	for f, p := range baseProbes {
+		m[f] = p
+	}
+	return m
+}()
+
+var baseProbes = map[Feature]func() error{
 	Root: func() error {
 		if os.Geteuid() != 0 {
 			return errors.New("not running as root")

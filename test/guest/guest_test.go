@@ -37,10 +37,10 @@ type kernel struct {
 }
 
 var kernels = []kernel{
-	{name: "debian-6.1", require: []string{"root", "cgroup2"}},
-	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2"}},
-	{name: "memcg-v6", file: "memcg-v6.bzImage", require: []string{"root", "cgroup2"}},
-	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2"}, optional: true},
+	{name: "debian-6.1", require: []string{"root", "cgroup2", "bpf", "psi", "no_memcg_bpf_ops"}},
+	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v7"}},
+	{name: "memcg-v6", file: "memcg-v6.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v6"}},
+	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "no_memcg_bpf_ops"}, optional: true},
 }
 
 // pkg is one package's test binary.
