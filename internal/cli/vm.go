@@ -43,7 +43,8 @@ The guest's initramfs holds busybox (static), this memqos binary as
 cgroup2 on /sys/fs/cgroup (with +memory +cpu +io +pids for children), bpffs
 and tracefs, loads the kernel's virtio modules when they are not built in,
 and runs CMD in /work. The guest console streams to stderr. The files CMD
-leaves in /out are copied to --out.
+leaves in /out are copied to --out. CMD's stdout arrives on memqos's stdout,
+over a serial port of its own; its stderr is part of the console.
 
 --kernel takes a kernel image path, or "debian-cloud" for Debian's cloud
 kernel, which is downloaded with apt-get on first use and cached.
@@ -55,6 +56,7 @@ missing kernel, kernel panic, timeout.`,
 			if err := prepareVMConfig(cmd.Context(), &cfg, puts); err != nil {
 				return &codeError{exitVMFailure, err}
 			}
+			cfg.Stdout = g.stdout
 			if !quiet {
 				cfg.Console = g.stderr
 			}
@@ -83,7 +85,7 @@ missing kernel, kernel panic, timeout.`,
 	f.IntVar(&cfg.ScratchMB, "scratch", 0, "give the guest an ext4 disk of this many MiB at /scratch")
 	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "kill the guest after this long, boot included")
 	f.StringArrayVar(&cfg.Append, "append", nil, "extra kernel command-line argument (repeatable)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "do not stream the guest console")
+	f.BoolVarP(&quiet, "quiet", "q", false, "do not stream the guest console (CMD's stdout still arrives)")
 	_ = cmd.MarkFlagRequired("kernel")
 	return cmd
 }

@@ -51,8 +51,10 @@ func TestBootReturnsStatusAndOut(t *testing.T) {
 	os.WriteFile(in, []byte("from the host\n"), 0o644)
 	cfg.Files = []File{{Host: in, Guest: "/work/in.txt"}}
 	cfg.Env = []string{"GREETING=hello world"}
+	var stdout bytes.Buffer
+	cfg.Stdout = &stdout
 	res, err := Run(context.Background(), cfg, []string{"sh", "-c",
-		`cat /sys/fs/cgroup/cgroup.subtree_control > /out/ctl; mkdir /out/sub; cat in.txt > /out/sub/copy; echo "$GREETING" > /out/env; exit 3`})
+		`cat /sys/fs/cgroup/cgroup.subtree_control > /out/ctl; mkdir /out/sub; cat in.txt > /out/sub/copy; echo "$GREETING" > /out/env; printf 'to stdout\n\0\r\n'; echo to stderr >&2; exit 3`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +66,9 @@ func TestBootReturnsStatusAndOut(t *testing.T) {
 		if err != nil || !strings.Contains(string(b), want) {
 			t.Errorf("out/%s = %q, %v; want it to contain %q", name, b, err, want)
 		}
+	}
+	if got := stdout.String(); got != "to stdout\n\x00\r\n" {
+		t.Errorf("stdout %q; want exactly the command's stdout, bytes unchanged", got)
 	}
 	assertNoQemu(t, tag)
 }

@@ -45,8 +45,12 @@ type Config struct {
 	Timeout time.Duration
 	// Append holds extra kernel command-line arguments.
 	Append []string
-	// Console receives the guest's serial console; nil discards it.
+	// Console receives the guest's serial console: kernel messages and the
+	// command's stderr. Nil discards it.
 	Console io.Writer
+	// Stdout receives the command's standard output, which travels on a
+	// serial port of its own. Nil sends it to Console.
+	Stdout io.Writer
 	// Busybox is a statically linked busybox; "" means /bin/busybox.
 	Busybox string
 	// Qemu is the qemu binary; "" means qemu-system-x86_64.
@@ -97,6 +101,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.Console == nil {
 		d.Console = io.Discard
+	}
+	if d.Stdout == nil {
+		d.Stdout = d.Console
 	}
 	if d.Busybox == "" {
 		d.Busybox = "/bin/busybox"

@@ -60,7 +60,11 @@ func buildInit(nonce string, modules []string, out, scratch bool) string {
 		fmt.Fprintf(&b, "d=$(disk %s) || fail \"no scratch disk (virtio_blk missing?)\"\n", scratchSerial)
 		b.WriteString("mount -t ext4 $d /scratch || fail \"mount scratch disk $d failed\"\n")
 	}
-	b.WriteString("/memqos-vm/cmd </dev/null\nrc=$?\n")
+	b.WriteString("stty -F /dev/ttyS1 raw -echo || fail \"no ttyS1 for the command's stdout\"\n")
+	b.WriteString("/memqos-vm/cmd </dev/null >/dev/ttyS1\nrc=$?\n")
+	// Setting the port's mode again waits for its output to drain
+	// (TCSADRAIN), so no stdout is lost at power-off.
+	b.WriteString("stty -F /dev/ttyS1 raw\n")
 	if out {
 		fmt.Fprintf(&b, "d=$(disk %s) || fail \"no output disk (virtio_blk missing?)\"\n", outSerial)
 		b.WriteString("tar -C /out -cf $d . || fail \"writing /out to $d failed\"\n")

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +48,10 @@ func (e *GuestError) Error() string { return "guest init: " + e.Msg }
 // exit status.
 var ErrNoStatus = errors.New("guest stopped without reporting the command's exit status")
 
+// stdoutSock is the socket, in the run's temporary directory, on which
+// qemu delivers the guest's second serial port: the command's stdout.
+const stdoutSock = "stdout.sock"
+
 // baseModules are the drivers the runner's disks need when they are
 // modules rather than built in.
 var baseModules = []string{"virtio_pci", "virtio_blk"}
@@ -71,7 +77,7 @@ func Run(ctx context.Context, cfg Config, argv []string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	con, err := boot(ctx, &c, args, nonce)
+	con, err := boot(ctx, &c, args, nonce, filepath.Join(tmp, stdoutSock))
 	if err != nil {
 		return Result{}, err
 	}
@@ -104,7 +110,7 @@ func prepare(ctx context.Context, c *Config, tmp string, argv []string) ([]strin
 	if err := writeInitramfs(initrd, c, nonce, mods, argv); err != nil {
 		return nil, "", err
 	}
-	args := qemuArgs(c, initrd)
+	args := append(qemuArgs(c, initrd), "-serial", "unix:"+filepath.Join(tmp, stdoutSock))
 	if c.OutDir != "" {
 		img := filepath.Join(tmp, "out.img")
 		if err := makeSparse(img, c.OutSizeMB); err != nil {
@@ -239,6 +245,18 @@ func newNonce() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
+// copyStdout accepts qemu's connection to ln and copies what arrives, the
+// guest command's stdout, to w until qemu closes it. It returns at once if
+// ln is closed before qemu connects.
+func copyStdout(ln net.Listener, w io.Writer) {
+	conn, err := ln.Accept()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	io.Copy(w, conn)
+}
+
 // console follows the guest's serial console.
 type console struct {
 	statusRE *regexp.Regexp
@@ -266,9 +284,19 @@ func (con *console) line(s string) bool {
 }
 
 // boot runs qemu to the end and interprets the console.
-func boot(ctx context.Context, c *Config, args []string, nonce string) (*console, error) {
+func boot(ctx context.Context, c *Config, args []string, nonce, sock string) (*console, error) {
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the guest's stdout: %w", err)
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		copyStdout(ln, c.Stdout)
+	}()
+	defer func() { ln.Close(); <-copied }()
 	cmd := exec.CommandContext(runCtx, c.Qemu, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
