@@ -99,3 +99,11 @@ func structMembers(spec *btf.Spec, name string) ([]string, error) {
 	}
 	return names, nil
 }
+
+// HasCountMemcgEvents reports whether the kernel has the
+// memcg:count_memcg_events tracepoint, whose record type is
+// trace_event_raw_memcg_rstat_events.
+func HasCountMemcgEvents(spec *btf.Spec) bool {
+	var s *btf.Struct
+	return spec.TypeByName("trace_event_raw_memcg_rstat_events", &s) == nil
+}

@@ -24,11 +24,12 @@ func TestMemcgOpsABIFromKernelBTF(t *testing.T) {
 		supported bool
 		pgfault   uint32
 		link      bool
+		tp        bool
 	}{
-		{"memcg-v6", ABIv6, true, 20, true},
-		{"memcg-v7", ABIv7, true, 20, true},
-		{"stock-7.1.5", ABINone, false, 20, true},
-		{"debian", ABINone, false, 23, true},
+		{"memcg-v6", ABIv6, true, 20, true, true},
+		{"memcg-v7", ABIv7, true, 20, true, true},
+		{"stock-7.1.5", ABINone, false, 20, true, true},
+		{"debian", ABINone, false, 23, true, false},
 	} {
 		t.Run(tc.kernel, func(t *testing.T) {
 			spec := loadFixture(t, tc.kernel)
@@ -48,6 +49,9 @@ func TestMemcgOpsABIFromKernelBTF(t *testing.T) {
 			}
 			if got := HasStructOpsLink(spec); got != tc.link {
 				t.Errorf("HasStructOpsLink = %v; want %v", got, tc.link)
+			}
+			if got := HasCountMemcgEvents(spec); got != tc.tp {
+				t.Errorf("HasCountMemcgEvents = %v; want %v", got, tc.tp)
 			}
 		})
 	}

@@ -17,7 +17,7 @@ var btfSource = flag.String("btf-source", "", "directory of NAME/vmlinux BTF fil
 
 // fixtureTypes are the types the probe reads; fixtures keep only their
 // names, members and enum values.
-var fixtureTypes = []string{"memcg_bpf_ops", "bpf_struct_ops_link", "vm_event_item", "bpf_link_type"}
+var fixtureTypes = []string{"memcg_bpf_ops", "bpf_struct_ops_link", "vm_event_item", "bpf_link_type", "trace_event_raw_memcg_rstat_events"}
 
 func TestWriteBTFFixtures(t *testing.T) {
 	if *btfSource == "" {

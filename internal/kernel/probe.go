@@ -72,8 +72,8 @@ func (h *Host) Probe() *Report {
 	r := &Report{Kernel: kernelRelease(h.root(h.ProcRoot, "/proc"))}
 	h.probeCgroup(r)
 	h.probePSI(r)
-	h.probeBTF(r)
-	h.probeTracepoint(r)
+	spec := h.probeBTF(r)
+	h.probeTracepoint(r, spec)
 	h.probePrivileges(r)
 	r.Backend, r.BackendWhy = chooseBackend(r)
 	return r
@@ -106,7 +106,9 @@ func (h *Host) probePSI(r *Report) {
 	r.PSI = Feature{OK: true, Detail: p}
 }
 
-func (h *Host) probeBTF(r *Report) {
+// probeBTF fills in what kernel BTF tells, and returns the BTF (nil if
+// there is none).
+func (h *Host) probeBTF(r *Report) *btf.Spec {
 	spec := h.BTF
 	if spec == nil {
 		var err error
@@ -115,7 +117,7 @@ func (h *Host) probeBTF(r *Report) {
 			r.BTF = Feature{Detail: fmt.Sprintf("kernel BTF: %v (needs CONFIG_DEBUG_INFO_BTF)", err)}
 			r.MemcgOps = Feature{Detail: "cannot tell without kernel BTF"}
 			r.StructOpsLnk = Feature{Detail: "cannot tell without kernel BTF"}
-			return
+			return nil
 		}
 	}
 	r.BTF = Feature{OK: true}
@@ -135,9 +137,10 @@ func (h *Host) probeBTF(r *Report) {
 	} else {
 		r.StructOpsLnk = Feature{Detail: "no BPF_LINK_TYPE_STRUCT_OPS (needs Linux 6.4+)"}
 	}
+	return spec
 }
 
-func (h *Host) probeTracepoint(r *Report) {
+func (h *Host) probeTracepoint(r *Report, spec *btf.Spec) {
 	sys := h.root(h.SysRoot, "/sys")
 	for _, dir := range []string{"kernel/tracing", "kernel/debug/tracing"} {
 		p := filepath.Join(sys, dir, "events/memcg/count_memcg_events/id")
@@ -146,7 +149,14 @@ func (h *Host) probeTracepoint(r *Report) {
 			return
 		}
 	}
-	r.Tracepoint = Feature{Detail: "no events/memcg/count_memcg_events in tracefs (the kernel lacks it, or tracefs is not mounted)"}
+	switch {
+	case spec != nil && HasCountMemcgEvents(spec):
+		r.Tracepoint = Feature{Detail: "the kernel has it, but tracefs is not mounted at " + filepath.Join(sys, "kernel/tracing")}
+	case spec != nil:
+		r.Tracepoint = Feature{Detail: "the kernel has no memcg:count_memcg_events tracepoint"}
+	default:
+		r.Tracepoint = Feature{Detail: "no events/memcg/count_memcg_events in tracefs (the kernel lacks it, or tracefs is not mounted)"}
+	}
 }
 
 // Capability bits of CapEff.

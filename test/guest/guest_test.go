@@ -155,12 +155,15 @@ func isDir(p string) bool {
 func runKernel(t *testing.T, k kernel, path string, files []vm.File, pkgs []pkg) {
 	out := t.TempDir()
 	cfg := vm.Config{
-		Kernel:  path,
-		Files:   files,
-		Env:     []string{testutil.EnvRequire + "=" + strings.Join(k.require, ",")},
-		OutDir:  out,
-		Timeout: 30 * time.Minute,
-		Console: os.Stderr,
+		Kernel: path,
+		Files:  files,
+		Env:    []string{testutil.EnvRequire + "=" + strings.Join(k.require, ",")},
+		OutDir: out,
+		// Page cache on a real disk can be reclaimed; tests that need
+		// reclaim write their files there.
+		ScratchMB: 1024,
+		Timeout:   30 * time.Minute,
+		Console:   os.Stderr,
 	}
 	fmt.Fprintf(os.Stderr, "=== guest kernel %s (%s), promising %s\n", k.name, path, strings.Join(k.require, ","))
 	res, err := vm.Run(context.Background(), cfg, []string{"sh", "/work/run-tests"})

@@ -1,0 +1,374 @@
+package bpf_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/btf"
+	"github.com/memqos/memqos/internal/bpf"
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/kernel"
+	"github.com/memqos/memqos/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) { testutil.Main(m, helpers) }
+
+var helpers = testutil.Helpers{
+	// touch MB: map and touch MB mebibytes of anonymous memory, then exit.
+	"touch": func(args []string) int {
+		mb, _ := strconv.Atoi(args[0])
+		b, err := unix.Mmap(-1, 0, mb<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			return 3
+		}
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		return 0
+	},
+}
+
+// run runs the touch helper for mb MiB inside g and waits for it.
+func run(t *testing.T, g *cgroup.Group, mb int) {
+	t.Helper()
+	cmd := testutil.HelperCommand(t, "touch", strconv.Itoa(mb))
+	if err := g.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("touch %d MiB in %s: %v", mb, g.Name(), err)
+	}
+}
+
+func newDetector(t *testing.T, cfg bpf.Config) *bpf.Detector {
+	t.Helper()
+	testutil.Require(t, testutil.Root, testutil.CgroupV2, testutil.BPF, testutil.Tracepoint)
+	d, err := bpf.NewDetector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+// child creates a group below parent, which must enable memory for it.
+func child(t *testing.T, parent *cgroup.Group, name string) *cgroup.Group {
+	t.Helper()
+	g, err := (&cgroup.FS{Root: cgroup.DefaultRoot}).Create(parent.Name() + "/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func id(t *testing.T, g *cgroup.Group) uint64 {
+	t.Helper()
+	v, err := g.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func counters(t *testing.T, d *bpf.Detector) bpf.Counters {
+	t.Helper()
+	c, err := d.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestDetectorCountsHighPageFaults(t *testing.T) {
+	cfg := bpf.DefaultConfig()
+	cfg.Threshold = 1 << 40 // never triggers
+	d := newDetector(t, cfg)
+	parent := testutil.Cgroup(t)
+	if err := parent.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	high, other := child(t, parent, "high"), child(t, parent, "other")
+	if err := d.AddHigh(id(t, high)); err != nil {
+		t.Fatal(err)
+	}
+	before := counters(t, d)
+	run(t, other, 16)
+	afterOther := counters(t, d).Sub(before)
+	if afterOther.TracepointCalls == 0 || afterOther.HighFaults != 0 {
+		t.Fatalf("a non-HIGH cgroup's faults: %+v; want tracepoint calls and no HIGH faults", afterOther)
+	}
+	run(t, high, 16)
+	got := counters(t, d).Sub(before)
+	// 16 MiB of 4 KiB pages is 4096 faults; the helper's own start adds some.
+	if got.HighFaults < 4096 || got.Triggers != 0 {
+		t.Fatalf("HIGH faults %d, triggers %d; want ≥ 4096 and 0", got.HighFaults, got.Triggers)
+	}
+	if on, _, err := d.Pressure(); err != nil || on {
+		t.Fatalf("pressure = %v, %v; want none below the threshold", on, err)
+	}
+
+	cfg.Threshold = 1000
+	cfg.Protect = time.Minute
+	if err := d.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	run(t, high, 16)
+	if c := counters(t, d).Sub(before); c.Triggers == 0 {
+		t.Fatalf("no trigger after 4096 faults with threshold 1000: %+v", c)
+	}
+	if on, _, err := d.Pressure(); err != nil || !on {
+		t.Fatalf("pressure = %v, %v; want on for a minute after the trigger", on, err)
+	}
+	if err := d.RemoveHigh(id(t, high)); err != nil {
+		t.Fatal(err)
+	}
+	mid := counters(t, d)
+	run(t, high, 8)
+	if c := counters(t, d).Sub(mid); c.HighFaults != 0 {
+		t.Fatalf("faults of a removed HIGH cgroup counted: %+v", c)
+	}
+}
+
+func TestNoDetectorWithoutTracepoint(t *testing.T) {
+	testutil.Require(t, testutil.Root, testutil.BPF)
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kernel.HasCountMemcgEvents(spec) {
+		t.Skip("the kernel has count_memcg_events")
+	}
+	d, err := bpf.NewDetector(bpf.DefaultConfig())
+	if err == nil {
+		d.Close()
+		t.Fatal("NewDetector succeeded without the count_memcg_events tracepoint")
+	}
+	if !errors.Is(err, kernel.ErrNotSupported) {
+		t.Fatalf("got %v; want ErrNotSupported", err)
+	}
+}
+
+func TestAttachRefusedWithoutMemcgOps(t *testing.T) {
+	testutil.Require(t, testutil.NoMemcgOps)
+	d := newDetector(t, bpf.DefaultConfig())
+	g := testutil.Cgroup(t)
+	dir, err := g.OpenDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	for _, role := range []bpf.Role{bpf.High, bpf.Low} {
+		a, err := d.Attach(role, dir, 0)
+		if err == nil {
+			a.Close()
+			t.Fatalf("%s ops attached on a kernel without memcg_bpf_ops", role)
+		}
+		if !errors.Is(err, kernel.ErrNotSupported) {
+			t.Errorf("%s: got %v; want ErrNotSupported", role, err)
+		}
+	}
+}
+
+// attach attaches role to g and detaches it when t ends.
+func attach(t *testing.T, d *bpf.Detector, role bpf.Role, g *cgroup.Group, flags uint32) (*bpf.Attachment, error) {
+	t.Helper()
+	dir, err := g.OpenDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	a, err := d.Attach(role, dir, flags)
+	if err == nil {
+		t.Cleanup(func() {
+			if err := a.Close(); err != nil {
+				t.Errorf("detach from %s: %v", g.Name(), err)
+			}
+		})
+	}
+	return a, err
+}
+
+func TestAttachDetachAndHooksFire(t *testing.T) {
+	testutil.Require(t, testutil.MemcgOps)
+	cfg := bpf.DefaultConfig()
+	cfg.Threshold = 1 << 40
+	cfg.Delay = 20 * time.Millisecond
+	d := newDetector(t, cfg)
+	abi, err := d.ABI()
+	if err != nil || (abi != kernel.ABIv6 && abi != kernel.ABIv7) {
+		t.Fatalf("ABI %q, %v", abi, err)
+	}
+	parent := testutil.Cgroup(t)
+	if err := parent.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	high, low := child(t, parent, "high"), child(t, parent, "low")
+	if _, err := attach(t, d, bpf.High, high, 0); err != nil {
+		t.Fatal(err)
+	}
+	a, err := attach(t, d, bpf.Low, low, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ABI != abi {
+		t.Errorf("attachment ABI %q; want %q", a.ABI, abi)
+	}
+	before := counters(t, d)
+	run(t, low, 16)
+	c := counters(t, d).Sub(before)
+	if c.DelayCalls == 0 || c.DelayActive != 0 {
+		t.Fatalf("LOW charges without pressure: %+v; want delay calls and no delays", c)
+	}
+	// Pressure: protection and delay turn on.
+	cfg.Threshold = 0
+	cfg.Protect = time.Minute
+	if err := d.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddHigh(id(t, high)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, high, 1)
+	before = counters(t, d)
+	start := time.Now()
+	run(t, low, 4)
+	c = counters(t, d).Sub(before)
+	if c.DelayActive == 0 || c.DelayMsTotal != c.DelayActive*20 {
+		t.Fatalf("LOW charges under pressure: %+v; want delays of 20 ms", c)
+	}
+	t.Logf("LOW: %d delays of 20 ms while touching 4 MiB in %v", c.DelayActive, time.Since(start))
+	// Detaching stops the hook.
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before = counters(t, d)
+	run(t, low, 16)
+	if c := counters(t, d).Sub(before); c.DelayCalls != 0 {
+		t.Fatalf("delay hook ran %d times after detach", c.DelayCalls)
+	}
+}
+
+func TestBelowLowFiresUnderReclaim(t *testing.T) {
+	testutil.Require(t, testutil.MemcgOps)
+	cfg := bpf.DefaultConfig()
+	cfg.Threshold = 0
+	cfg.Protect = time.Minute
+	cfg.Delay = 0
+	// below_low protection is best effort: when reclaim cannot make
+	// progress otherwise, the kernel reclaims protected memory too, so LOW
+	// is not OOM-killed here (below_min would make HIGH unreclaimable).
+	cfg.ProtectLow, cfg.ProtectMin = true, false
+	d := newDetector(t, cfg)
+	parent := testutil.Cgroup(t)
+	for _, err := range []error{
+		parent.EnableControllers("memory"),
+		parent.SetLimit(cgroup.MemoryMax, 64<<20),
+		parent.SetLimit(cgroup.MemorySwapMax, 0),
+	} {
+		if err != nil && !errors.Is(err, cgroup.ErrControllerNotEnabled) {
+			t.Fatal(err)
+		}
+	}
+	high, low := child(t, parent, "high"), child(t, parent, "low")
+	if _, err := attach(t, d, bpf.High, high, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddHigh(id(t, high)); err != nil {
+		t.Fatal(err)
+	}
+	// HIGH holds 24 MiB of page cache on a real disk; LOW's anonymous
+	// memory then forces reclaim in the parent, which consults below_low
+	// and below_min for HIGH.
+	dir := scratchDir(t)
+	f := dir + "/high.data"
+	cmd := exec.Command("dd", "if=/dev/zero", "of="+f, "bs=1M", "count=24", "conv=fsync")
+	if err := high.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	before := counters(t, d)
+	run(t, low, 48)
+	c := counters(t, d).Sub(before)
+	if c.BelowLowCalls == 0 || c.BelowMinCalls == 0 {
+		t.Fatalf("no below_low/below_min calls under reclaim: %+v", c)
+	}
+	if c.BelowLowActive == 0 || c.BelowMinActive != 0 {
+		t.Fatalf("HIGH was never protected while under pressure: %+v", c)
+	}
+	t.Logf("under reclaim: %+v", c)
+}
+
+// scratchDir returns a directory on a real disk, whose page cache can be
+// reclaimed: $MEMQOS_SCRATCH, or /scratch in the guest.
+func scratchDir(t *testing.T) string {
+	t.Helper()
+	for _, d := range []string{os.Getenv("MEMQOS_SCRATCH"), "/scratch"} {
+		var st unix.Statfs_t
+		if d != "" && unix.Statfs(d, &st) == nil && st.Type != unix.TMPFS_MAGIC && st.Type != unix.RAMFS_MAGIC {
+			dir, err := os.MkdirTemp(d, "bpf-test-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	t.Fatal("no disk-backed scratch directory (set MEMQOS_SCRATCH, or run in a guest with --scratch)")
+	return ""
+}
+
+func TestOverrideRules(t *testing.T) {
+	testutil.Require(t, testutil.MemcgOps)
+	d := newDetector(t, bpf.DefaultConfig())
+	top := testutil.Cgroup(t)
+	if err := top.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	mid := child(t, top, "cg")
+	if err := mid.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	leaf := child(t, mid, "cg")
+	if err := leaf.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attach(t, d, bpf.Low, top, bpf.FlagAllowOverride); err != nil {
+		t.Fatalf("attach to the top with ALLOW_OVERRIDE: %v", err)
+	}
+	if _, err := attach(t, d, bpf.Low, mid, 0); err != nil {
+		t.Fatalf("attach below an ALLOW_OVERRIDE parent: %v", err)
+	}
+	_, err := attach(t, d, bpf.Low, leaf, 0)
+	var ae *bpf.AttachError
+	if !errors.As(err, &ae) || !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("attach below a parent without ALLOW_OVERRIDE: %v; want EBUSY", err)
+	}
+	t.Logf("as expected: %v", err)
+}
+
+func TestNoOverrideWithoutFlag(t *testing.T) {
+	testutil.Require(t, testutil.MemcgOps)
+	d := newDetector(t, bpf.DefaultConfig())
+	top := testutil.Cgroup(t)
+	if err := top.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	sub := child(t, top, "sub")
+	if _, err := attach(t, d, bpf.High, top, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attach(t, d, bpf.Low, sub, 0); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("override of inherited ops without ALLOW_OVERRIDE: %v; want EBUSY", err)
+	}
+}

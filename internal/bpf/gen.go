@@ -1,0 +1,7 @@
+package bpf
+
+// The BPF objects are generated and committed, so that go build needs no
+// clang. Regenerating them needs clang and llvm (apt install clang llvm).
+//go:generate go tool bpf2go -target amd64 -cc clang -cflags "-O2 -g -Wall -Werror" -type memqos_config -type memqos_state -type high_window detector c/detector.bpf.c
+//go:generate go tool bpf2go -target amd64 -cc clang -cflags "-O2 -g -Wall -Werror" -no-global-types opsV6 c/ops_v6.bpf.c
+//go:generate go tool bpf2go -target amd64 -cc clang -cflags "-O2 -g -Wall -Werror" -no-global-types opsV7 c/ops_v7.bpf.c
