@@ -2,7 +2,6 @@ package bpf_test
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -288,7 +287,7 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 	// HIGH holds 24 MiB of page cache on a real disk; LOW's anonymous
 	// memory then forces reclaim in the parent, which consults below_low
 	// and below_min for HIGH.
-	dir := scratchDir(t)
+	dir := testutil.ScratchDir(t)
 	f := dir + "/high.data"
 	cmd := exec.Command("dd", "if=/dev/zero", "of="+f, "bs=1M", "count=24", "conv=fsync")
 	if err := high.Start(cmd); err != nil {
@@ -307,25 +306,6 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 		t.Fatalf("HIGH was never protected while under pressure: %+v", c)
 	}
 	t.Logf("under reclaim: %+v", c)
-}
-
-// scratchDir returns a directory on a real disk, whose page cache can be
-// reclaimed: $MEMQOS_SCRATCH, or /scratch in the guest.
-func scratchDir(t *testing.T) string {
-	t.Helper()
-	for _, d := range []string{os.Getenv("MEMQOS_SCRATCH"), "/scratch"} {
-		var st unix.Statfs_t
-		if d != "" && unix.Statfs(d, &st) == nil && st.Type != unix.TMPFS_MAGIC && st.Type != unix.RAMFS_MAGIC {
-			dir, err := os.MkdirTemp(d, "bpf-test-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	t.Fatal("no disk-backed scratch directory (set MEMQOS_SCRATCH, or run in a guest with --scratch)")
-	return ""
 }
 
 func TestOverrideRules(t *testing.T) {

@@ -14,6 +14,7 @@ package guest
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,13 +35,17 @@ type kernel struct {
 	require []string // features promised to the tests
 	// optional kernels are skipped when their image is absent.
 	optional bool
+	// abi is the memcg_bpf_ops ABI that memqos probe must report, and
+	// selftestExit the exit status memqos selftest must end with.
+	abi          string
+	selftestExit string
 }
 
 var kernels = []kernel{
-	{name: "debian-6.1", require: []string{"root", "cgroup2", "bpf", "psi", "no_memcg_bpf_ops"}},
-	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v7"}},
-	{name: "memcg-v6", file: "memcg-v6.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v6"}},
-	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "no_memcg_bpf_ops"}, optional: true},
+	{name: "debian-6.1", require: []string{"root", "cgroup2", "bpf", "psi", "no_memcg_bpf_ops"}, selftestExit: "3"},
+	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v7"}, abi: "v7", selftestExit: "0"},
+	{name: "memcg-v6", file: "memcg-v6.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v6"}, abi: "v6", selftestExit: "0"},
+	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "no_memcg_bpf_ops"}, optional: true, selftestExit: "3"},
 }
 
 // pkg is one package's test binary.
@@ -125,6 +130,13 @@ while read rel; do
 	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m 2>&1 | tee "$log"
 	echo "$rel $?" >> /out/status
 done < /work/packages
+echo "=== guest command: memqos probe"
+memqos probe --json > /out/probe.json
+echo $? > /out/probe.rc
+echo "=== guest command: memqos selftest"
+memqos selftest --json --dir /scratch > /out/selftest.json
+echo $? > /out/selftest.rc
+cat /out/selftest.json
 `
 
 func guestFiles(t *testing.T, root, build, memqos string, pkgs []pkg) []vm.File {
@@ -178,6 +190,60 @@ func runKernel(t *testing.T, k kernel, path string, files []vm.File, pkgs []pkg)
 		t.Run(strings.ReplaceAll(p.rel, "/", "_"), func(t *testing.T) {
 			checkPackage(t, out, p, status)
 		})
+	}
+	t.Run("memqos_probe", func(t *testing.T) { checkProbe(t, out, k) })
+	t.Run("memqos_selftest", func(t *testing.T) { checkSelftest(t, out, k) })
+}
+
+func readOut(t *testing.T, out, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, name))
+	if err != nil {
+		t.Fatalf("the guest left no %s: %v", name, err)
+	}
+	return b
+}
+
+// checkProbe checks memqos probe --json against the kernel's known ABI.
+func checkProbe(t *testing.T, out string, k kernel) {
+	if rc := strings.TrimSpace(string(readOut(t, out, "probe.rc"))); rc != "0" {
+		t.Fatalf("memqos probe exited %s", rc)
+	}
+	var r struct {
+		ABI      string            `json:"memcg_bpf_ops_abi"`
+		MemcgOps struct{ OK bool } `json:"memcg_bpf_ops"`
+	}
+	if err := json.Unmarshal(readOut(t, out, "probe.json"), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ABI != k.abi || r.MemcgOps.OK != (k.abi != "") {
+		t.Fatalf("memqos probe reports ABI %q (ok=%v); want %q", r.ABI, r.MemcgOps.OK, k.abi)
+	}
+}
+
+// checkSelftest checks memqos selftest's exit status and results: 4/4 PASS
+// with memcg_bpf_ops, every test UNSUPPORTED (exit 3) without.
+func checkSelftest(t *testing.T, out string, k kernel) {
+	rc := strings.TrimSpace(string(readOut(t, out, "selftest.rc")))
+	var results []struct{ Name, Status, Reason string }
+	if err := json.Unmarshal(readOut(t, out, "selftest.json"), &results); err != nil {
+		t.Fatal(err)
+	}
+	want := "PASS"
+	if k.abi == "" {
+		want = "UNSUPPORTED"
+	}
+	passed := 0
+	for _, r := range results {
+		if r.Status == want {
+			passed++
+		} else {
+			t.Errorf("%s: %s (%s); want %s", r.Name, r.Status, r.Reason, want)
+		}
+	}
+	t.Logf("memqos selftest: %d/%d %s, exit %s", passed, len(results), want, rc)
+	if rc != k.selftestExit || len(results) != 4 {
+		t.Fatalf("memqos selftest exited %s with %d results; want exit %s with 4", rc, len(results), k.selftestExit)
 	}
 }
 

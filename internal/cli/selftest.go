@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"text/tabwriter"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/selftest"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of memqos selftest beyond 0 (all passed) and 1 (a failure).
+const exitUnsupported = 3
+
+// workloadCmd names the hidden subcommand that runs a selftest child.
+const workloadCmd = "selftest-workload"
+
+func newSelftestCmd(g *globals) *cobra.Command {
+	var (
+		asJSON bool
+		o      selftest.Options
+		limit  int64
+	)
+	cmd := &cobra.Command{
+		Use:   "selftest",
+		Short: "Run the memcg_bpf_ops RFC's four selftests with memqos's own loader",
+		Long: `Run the four upstream memcg_bpf_ops selftests on the running kernel:
+over_high, below_low_over_high, below_min_over_high and hierarchies.
+
+HIGH and LOW cgroups sit under a parent with memory.max and swap off; each
+writes a 64 MiB file in --dir and mmap-reads it repeatedly; LOW's charges
+are delayed 2000 ms while HIGH faults (threshold 1). A timing test passes
+when LOW takes at least 1 s longer than HIGH. --dir must be on a real disk.
+
+Exit status: 0 if all pass, 1 if any fails, 3 if the kernel has no
+memcg_bpf_ops (every test unsupported). Needs root.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fsys, err := cgroup.Open("")
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			o.FS, o.Log, o.Limit = fsys, g.logger(), limit<<20
+			o.Command = func(args []string) *exec.Cmd {
+				return exec.Command(exe, append([]string{workloadCmd}, args...)...)
+			}
+			results, err := selftest.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(results)
+			} else {
+				err = writeSelftestTable(g.stdout, results)
+			}
+			return errors.Join(err, selftestExit(results))
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
+	f.StringVar(&o.Dir, "dir", "/scratch", "directory on a real disk for the 64 MiB data files")
+	f.Int64Var(&limit, "limit-mb", selftest.DefaultLimitMB, "the parent group's memory.max, in MiB")
+	f.Int64Var(&o.FileSize, "file-size", 64<<20, "each child's file size in bytes")
+	return cmd
+}
+
+func selftestExit(results []selftest.Result) error {
+	unsupported := 0
+	for _, r := range results {
+		switch r.Status {
+		case selftest.Fail:
+			return &ExitError{Code: 1}
+		case selftest.Unsupported:
+			unsupported++
+		}
+	}
+	if unsupported > 0 {
+		return &ExitError{Code: exitUnsupported}
+	}
+	return nil
+}
+
+func writeSelftestTable(w io.Writer, results []selftest.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "test\tresult\tHIGH s\tLOW s\tLOW-HIGH s\tdelays × ms\trequested s\tLOW stall s\tOOM kills\tdetail")
+	for _, r := range results {
+		detail := r.Reason
+		if r.Errno != "" {
+			detail = "third attach refused: " + r.Errno
+		}
+		if r.Reads == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t%s\n", r.Name, r.Status, detail)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%d × %d\t%.1f\t%.2f\t%d\t%s\n", r.Name, r.Status,
+			r.HighSeconds, r.LowSeconds, r.ExtraSeconds, r.Delays, r.DelayMS, r.DelayRequested, r.LowStallSeconds, r.OOMKills, detail)
+	}
+	return tw.Flush()
+}
+
+func newSelftestWorkloadCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                workloadCmd + " FILE SIZE READS",
+		Short:              "Run one selftest child workload (used by memqos selftest)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if code := selftest.WorkloadMain(args); code != 0 {
+				return &ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+}
