@@ -2,22 +2,58 @@ package bpf_test
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf/btf"
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/kernel"
 	"github.com/memqos/memqos/internal/testutil"
+	"github.com/memqos/memqos/internal/thp"
 	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m, helpers) }
 
 var helpers = testutil.Helpers{
+	// huge MB NOTHP: map MB MiB 2 MiB-aligned with MADV_HUGEPAGE, after
+	// disabling THP for the process if NOTHP is "1"; touch it and print
+	// the AnonHugePages of the process in kB.
+	"huge": func(args []string) int {
+		mb, _ := strconv.Atoi(args[0])
+		if args[1] == "1" {
+			if err := thp.DisableForProcess(); err != nil {
+				return 4
+			}
+		}
+		const huge = 2 << 20
+		raw, err := unix.Mmap(-1, 0, mb<<20+huge, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			return 3
+		}
+		off := (huge - int(uintptr(unsafe.Pointer(&raw[0])))%huge) % huge
+		b := raw[off : off+mb<<20]
+		if err := unix.Madvise(b, unix.MADV_HUGEPAGE); err != nil {
+			return 5
+		}
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		smaps, _ := os.ReadFile("/proc/self/smaps_rollup")
+		for _, line := range strings.Split(string(smaps), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "AnonHugePages:" {
+				fmt.Println(f[1])
+			}
+		}
+		return 0
+	},
 	// touch MB: map and touch MB mebibytes of anonymous memory, then exit.
 	"touch": func(args []string) int {
 		mb, _ := strconv.Atoi(args[0])
@@ -350,5 +386,72 @@ func TestNoOverrideWithoutFlag(t *testing.T) {
 	}
 	if _, err := attach(t, d, bpf.Low, sub, 0); !errors.Is(err, unix.EBUSY) {
 		t.Fatalf("override of inherited ops without ALLOW_OVERRIDE: %v; want EBUSY", err)
+	}
+}
+
+// TestTHPGap measures how the charge delay treats THP-backed memory, and
+// that disabling THP for a LOW workload makes the delay apply. The kernel
+// charges THP faults with non-blocking gfp and never delays them.
+func TestTHPGap(t *testing.T) {
+	testutil.Require(t, testutil.MemcgOps)
+	if mode, err := thp.Mode(""); err != nil || mode == "never" {
+		t.Fatalf("THP mode %q, %v: cannot measure the THP gap", mode, err)
+	}
+	cfg := bpf.DefaultConfig()
+	cfg.Threshold, cfg.Protect, cfg.Delay = 0, time.Hour, 20*time.Millisecond
+	d := newDetector(t, cfg)
+	parent := testutil.Cgroup(t)
+	if err := parent.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	high, low := child(t, parent, "high"), child(t, parent, "low")
+	if _, err := attach(t, d, bpf.Low, low, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddHigh(id(t, high)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, high, 1) // HIGH under pressure for the rest of the test
+	type measure struct {
+		hugeKB  int
+		c       bpf.Counters
+		stall   time.Duration
+		elapsed time.Duration
+	}
+	measureOne := func(noTHP string) measure {
+		before := counters(t, d)
+		psi0, err := low.MemoryPressure()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := testutil.HelperCommand(t, "huge", "32", noTHP)
+		var out strings.Builder
+		cmd.Stdout = &out
+		start := time.Now()
+		if err := low.Start(cmd); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		m := measure{c: counters(t, d).Sub(before), elapsed: time.Since(start)}
+		psi, _ := low.MemoryPressure()
+		m.stall = psi.Some.Total - psi0.Some.Total
+		m.hugeKB, _ = strconv.Atoi(strings.TrimSpace(out.String()))
+		return m
+	}
+	withTHP, without := measureOne("0"), measureOne("1")
+	for name, m := range map[string]measure{"THP": withTHP, "THP disabled": without} {
+		t.Logf("LOW touching 32 MiB, %s: AnonHugePages %d kB, delay hook calls %d, delays %d, LOW memory stall %v, wall %v",
+			name, m.hugeKB, m.c.DelayCalls, m.c.DelayActive, m.stall, m.elapsed)
+	}
+	if withTHP.hugeKB == 0 || without.hugeKB != 0 {
+		t.Fatalf("AnonHugePages %d kB with THP and %d kB without; the measurement needs THP in the first run only", withTHP.hugeKB, without.hugeKB)
+	}
+	if without.c.DelayActive == 0 || without.stall < time.Duration(without.c.DelayActive)*10*time.Millisecond {
+		t.Fatalf("THP disabled: %d delays and %v stall; want LOW delayed", without.c.DelayActive, without.stall)
+	}
+	if withTHP.stall >= without.stall {
+		t.Fatalf("LOW stalled %v with THP and %v without; the gap this test measures is gone", withTHP.stall, without.stall)
 	}
 }

@@ -81,6 +81,7 @@ It uses cgroup v2 and, where the kernel has it, the memcg_bpf_ops struct_ops.`,
 		newTraceCmd(g),
 		newVMCmd(g),
 		newProbeCmd(g),
+		newRunCmd(g),
 		newSelftestCmd(g),
 		newSelftestWorkloadCmd(),
 	)
