@@ -3,6 +3,7 @@ package bpf_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -23,6 +24,25 @@ import (
 func TestMain(m *testing.M) { testutil.Main(m, helpers) }
 
 var helpers = testutil.Helpers{
+	// hold PATH: attach LOW ops to the cgroup at PATH, say so, and sleep.
+	"hold": func(args []string) int {
+		d, err := bpf.NewDetector(bpf.DefaultConfig())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		dir, err := os.Open(args[0])
+		if err != nil {
+			return 4
+		}
+		if _, err := d.Attach(bpf.Low, dir, 0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 5
+		}
+		fmt.Println("attached")
+		time.Sleep(time.Hour)
+		return 0
+	},
 	// huge MB NOTHP: map MB MiB 2 MiB-aligned with MADV_HUGEPAGE, after
 	// disabling THP for the process if NOTHP is "1"; touch it and print
 	// the AnonHugePages of the process in kB.
@@ -454,4 +474,46 @@ func TestTHPGap(t *testing.T) {
 	if withTHP.stall >= without.stall {
 		t.Fatalf("LOW stalled %v with THP and %v without; the gap this test measures is gone", withTHP.stall, without.stall)
 	}
+}
+
+// TestKilledOwnerLeavesNoOps checks that ops attached by a process that is
+// SIGKILLed are detached by the kernel (links are not pinned), so a crashed
+// memqos never leaves a cgroup throttled: attaching again without
+// ALLOW_OVERRIDE must succeed.
+func TestKilledOwnerLeavesNoOps(t *testing.T) {
+	testutil.Require(t, testutil.MemcgOps)
+	d := newDetector(t, bpf.DefaultConfig())
+	parent := testutil.Cgroup(t)
+	if err := parent.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	low := child(t, parent, "low")
+	cmd := testutil.HelperCommand(t, "hold", low.Path())
+	cmd.Stdout = nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 9)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "attached\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("holder: %q, %v", line, err)
+	}
+	if _, err := attach(t, d, bpf.Low, low, 0); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("attach while another process holds ops: %v; want EBUSY", err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	var last error
+	for i := 0; i < 100; i++ { // link release after exit is asynchronous
+		if _, last = attach(t, d, bpf.Low, low, 0); last == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("attach after the holder was killed: %v; its ops were left behind", last)
 }

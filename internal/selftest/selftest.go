@@ -97,6 +97,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := cleanStale(o.FS, o.Log); err != nil {
+		return nil, err
+	}
 	if reason := unsupported(); reason != "" {
 		var out []Result
 		for _, n := range Names {
@@ -143,7 +146,35 @@ func unsupported() string {
 
 // group creates a fresh group below the root, named for the test.
 func (o *Options) group(name string) (*cgroup.Group, error) {
-	return o.FS.Create(fmt.Sprintf("memqos-selftest-%s-%d", name, os.Getpid()))
+	return o.FS.Create(fmt.Sprintf("%s%s-%d", groupPrefix, name, os.Getpid()))
+}
+
+// groupPrefix starts the names of the groups a run creates; each name ends
+// with the run's pid.
+const groupPrefix = "memqos-selftest-"
+
+// cleanStale removes the groups and data files of earlier runs that died
+// without cleaning up (their pid is gone), so a crash leaves no limits
+// behind for long.
+func cleanStale(fsys *cgroup.FS, log *slog.Logger) error {
+	groups, err := fsys.Group("").Children()
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		name := strings.TrimPrefix(g.Name(), "/")
+		i := strings.LastIndexByte(name, '-')
+		if !strings.HasPrefix(name, groupPrefix) || i < 0 {
+			continue
+		}
+		pid, err := strconv.Atoi(name[i+1:])
+		if err != nil || unix.Kill(pid, 0) == nil {
+			continue // not ours, or its run is alive
+		}
+		log.Warn("removing a group left by a dead selftest run", "group", g.Path())
+		removeGroup(g)
+	}
+	return nil
 }
 
 func removeGroup(g *cgroup.Group) {

@@ -3,6 +3,7 @@ package selftest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os/exec"
 	"strings"
@@ -33,8 +34,33 @@ func options(t *testing.T, dir string) selftest.Options {
 	}
 }
 
+// staleGroup creates a group named like one left by a selftest run whose
+// process is gone, and returns a check that Run removed it.
+func staleGroup(t *testing.T) func() {
+	t.Helper()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	fsys := &cgroup.FS{Root: cgroup.DefaultRoot}
+	g, err := fsys.Create(fmt.Sprintf("memqos-selftest-crashed-%d", dead.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SetLimit(cgroup.MemoryMax, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if g.Exists() {
+			g.Remove(context.Background(), nil)
+			t.Errorf("Run left the stale group %s of a dead run", g.Path())
+		}
+	}
+}
+
 func run(t *testing.T, o selftest.Options) []selftest.Result {
 	t.Helper()
+	defer staleGroup(t)()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	results, err := selftest.Run(ctx, o)
