@@ -188,14 +188,14 @@ func writeInitramfs(dst string, c *Config, nonce string, mods, argv []string) er
 }
 
 func qemuArgs(c *Config, initrd string) []string {
-	cpu := "max"
+	cpu, accel := "max", "tcg,thread=single"
 	if c.Accel == "kvm" {
-		cpu = "host"
+		cpu, accel = "host", "kvm"
 	}
 	cmdline := append([]string{"console=ttyS0", "panic=-1", "quiet"}, c.Append...)
 	return []string{
-		"-accel", c.Accel, "-cpu", cpu,
-		"-m", fmt.Sprint(c.MemoryMB), "-smp", fmt.Sprint(c.CPUs),
+		"-accel", accel, "-cpu", cpu,
+		"-m", fmt.Sprint(c.MemoryMB), "-smp", fmt.Sprint(c.CPUs), "-mem-prealloc",
 		"-kernel", c.Kernel, "-initrd", initrd,
 		"-append", strings.Join(cmdline, " "),
 		"-nodefaults", "-no-user-config", "-display", "none",
