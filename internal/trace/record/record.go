@@ -1,0 +1,205 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/trace"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultInterval is the sampling interval when Options.Interval is 0.
+const DefaultInterval = 100 * time.Millisecond
+
+// removeTimeout bounds the removal of the record group.
+const removeTimeout = 30 * time.Second
+
+// Options configure Record.
+type Options struct {
+	// FS is the cgroup v2 hierarchy.
+	FS *cgroup.FS
+	// Command is the command to record, not yet started.
+	Command *exec.Cmd
+	// Name is the trace's name; empty means the command's base name.
+	Name string
+	// Interval is the sampling interval; 0 means DefaultInterval.
+	Interval time.Duration
+	// Signals are forwarded to the command while it runs; nil is none.
+	Signals <-chan os.Signal
+	// Log receives progress; nil discards it.
+	Log *slog.Logger
+}
+
+// Result is a recording.
+type Result struct {
+	// Trace holds the samples, with Source "memqos record: <command>".
+	Trace *trace.Trace
+	// ExitCode is the command's exit status, or 128 + the signal number
+	// if a signal killed it.
+	ExitCode int
+	// Signal names the signal that killed the command, or is empty.
+	Signal string
+	// Group is the path of the group that held the command, relative to
+	// the root; it no longer exists.
+	Group string
+}
+
+func (o *Options) check() error {
+	switch {
+	case o.FS == nil || o.Command == nil:
+		return errors.New("record: FS and Command are required")
+	case o.Command.Process != nil:
+		return errors.New("record: the command has already been started")
+	case o.Interval < 0 || (o.Interval > 0 && o.Interval < time.Millisecond):
+		return fmt.Errorf("record: interval %v must be at least 1ms", o.Interval)
+	}
+	if o.Interval == 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Name == "" && len(o.Command.Args) > 0 {
+		o.Name = filepath.Base(o.Command.Args[0])
+	}
+	return nil
+}
+
+// Record runs o.Command in a fresh group and records its memory; see the
+// package documentation. If the group cannot be removed afterwards, that
+// is logged, and is an error only when there is no recording to return.
+func Record(ctx context.Context, o Options) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	g, err := o.FS.Create(fmt.Sprintf("memqos-record-%d", os.Getpid()))
+	if err != nil {
+		return nil, fmt.Errorf("create record cgroup: %w", err)
+	}
+	res, err := o.runIn(ctx, g)
+	if rerr := remove(g); rerr != nil {
+		o.Log.Warn("cleanup", "err", rerr)
+		if res == nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return res, err
+}
+
+// remove removes g, killing what is left in it.
+func remove(g *cgroup.Group) error {
+	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+	defer cancel()
+	if err := g.Remove(ctx, nil); err != nil {
+		return fmt.Errorf("remove record cgroup: %w", err)
+	}
+	return nil
+}
+
+// runIn checks that g has the memory controller, then runs the command.
+func (o *Options) runIn(ctx context.Context, g *cgroup.Group) (*Result, error) {
+	if _, err := g.MemoryCurrent(); err != nil {
+		return nil, fmt.Errorf("record cgroup: %w", err)
+	}
+	return o.run(ctx, g)
+}
+
+// run starts the command in g, samples until it exits, and builds the
+// result.
+func (o *Options) run(ctx context.Context, g *cgroup.Group) (*Result, error) {
+	if err := g.Start(o.Command); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	o.Log.Info("recording", "command", o.Command.Args, "pid", o.Command.Process.Pid, "cgroup", g.Name(), "interval", o.Interval)
+	done := make(chan struct{})
+	go func() {
+		o.Command.Wait() // ProcessState tells how it ended
+		close(done)
+	}()
+	go forward(o.Command.Process, o.Signals, done)
+	samples := o.sample(ctx, g, start, done)
+	if s, err := sampleOf(g, time.Since(start)); err != nil {
+		o.Log.Warn("final sample", "err", err)
+	} else {
+		samples = append(samples, s)
+	}
+	return o.result(g, samples)
+}
+
+// forward passes signals to p until done is closed.
+func forward(p *os.Process, signals <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case s := <-signals:
+			p.Signal(s)
+		case <-done:
+			return
+		}
+	}
+}
+
+// sample samples g on the absolute schedule until done is closed. If ctx
+// ends first it kills the group's processes and goes on until they exit.
+func (o *Options) sample(ctx context.Context, g *cgroup.Group, start time.Time, done <-chan struct{}) []trace.Sample {
+	var samples []trace.Sample
+	ctxDone := ctx.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-done:
+			return samples
+		case <-ctxDone:
+			ctxDone = nil
+			o.Log.Warn("recording canceled, killing the command", "err", ctx.Err())
+			if err := g.Kill(context.Background()); err != nil {
+				o.Log.Warn("kill", "err", err)
+			}
+			continue
+		case <-timer.C:
+		}
+		if s, err := sampleOf(g, time.Since(start)); err != nil {
+			o.Log.Warn("sample skipped", "err", err)
+		} else {
+			samples = append(samples, s)
+		}
+		next := start.Add(time.Duration(nextTick(time.Since(start), o.Interval)) * o.Interval)
+		timer.Reset(time.Until(next))
+	}
+}
+
+// result builds the trace and the exit status.
+func (o *Options) result(g *cgroup.Group, samples []trace.Sample) (*Result, error) {
+	t := &trace.Trace{
+		Name:       o.Name,
+		Source:     "memqos record: " + strings.Join(o.Command.Args, " "),
+		IntervalMS: o.Interval.Milliseconds(),
+		Samples:    samples,
+	}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("record %s: %w", o.Name, err)
+	}
+	code, sig := exitStatus(o.Command.ProcessState)
+	o.Log.Info("recorded", "samples", len(samples), "exit", code, "signal", sig)
+	return &Result{Trace: t, ExitCode: code, Signal: sig, Group: g.Name()}, nil
+}
+
+// exitStatus returns a process's status as a shell reports it: the exit
+// code, or 128 + the signal number, with the signal's name.
+func exitStatus(ps *os.ProcessState) (int, string) {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), unix.SignalName(ws.Signal())
+	}
+	return ps.ExitCode(), ""
+}

@@ -1,0 +1,154 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/testutil"
+	"github.com/memqos/memqos/internal/trace"
+)
+
+// The -update flag rewrites golden files. It is defined here only if no
+// imported package has defined it already.
+var _ = defineUpdateFlag()
+
+func defineUpdateFlag() bool {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata")
+	}
+	return true
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if updating() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update to accept):\n%s", path, got)
+	}
+}
+
+// exitOf runs a shell command and returns how it ended.
+func exitOf(t *testing.T, script string) *os.ProcessState {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	var exit *exec.ExitError
+	if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState
+}
+
+// fakeResult builds a Result as Run does, from a five-sample trace, fixed
+// answers and lateness, a fake cgroup and a real process exit.
+func fakeResult(t *testing.T, events string, ps *os.ProcessState, answers int, runErr error) *Result {
+	tr := &trace.Trace{Name: "tiny", Source: "test", IntervalMS: 1000, Samples: []trace.Sample{
+		{TimeMS: 0, Total: 10_000_000}, {TimeMS: 1000, Total: 185_500_000}, {TimeMS: 2000, Total: 185_500_000},
+		{TimeMS: 3000, Total: 120_000_000}, {TimeMS: 4000, Total: 320_900_000}}}
+	o := Options{Trace: tr, Speed: 50, Base: 100_000_000, NoTHP: true}
+	targets, err := Targets(tr, o.Base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := testutil.FakeCgroupTree(t, map[string]string{
+		"memqos-replay-1/memory.events": events,
+		"memqos-replay-1/memory.peak":   "424000000\n",
+	})
+	g := (&cgroup.FS{Root: root}).Group("memqos-replay-1")
+	res := o.newResult(g, targets)
+	res.PageSize = 4096
+	latencies := []time.Duration{41 * time.Millisecond, 52500 * time.Microsecond, 3 * time.Microsecond, 800 * time.Microsecond, 3 * time.Millisecond}
+	lateness := []time.Duration{0, 0, 12500 * time.Microsecond, 0, 100 * time.Microsecond}
+	for i := range answers {
+		res.add(i, Reply{Kind: 'A', Footprint: Pages(targets[i], 4096) * 4096, Latency: latencies[i]}, lateness[i])
+	}
+	res.SamplesReplayed = answers
+	res.SetupS = 0.0415
+	res.WallS = 0.0832
+	res.Lateness = newLateness(lateness[1:answers])
+	res.LatencyBoundS = seconds(latencyBound(DueTimes(tr, o.Speed)[1:], res.Events[1:]))
+	o.finish(res, g, cgroup.MemoryEvents{Max: 2}, ps, runErr, false)
+	return res
+}
+
+func TestResultGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		events  string
+		script  string
+		answers int
+		runErr  error
+		status  Status
+	}{
+		{"completed", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\noom_group_kill 0\n", "exit 0", 5, nil, Completed},
+		{"oom_killed", "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n", "kill -KILL $$", 4,
+			errors.New("sample 4 (target 420900000 bytes): worker exited"), OOMKilled},
+		// A SIGKILL without an OOM kill is a failure, not an OOM kill.
+		{"killed", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\noom_group_kill 0\n", "kill -KILL $$", 4,
+			errors.New("sample 4 (target 420900000 bytes): worker exited"), WorkerFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := fakeResult(t, tt.events, exitOf(t, tt.script), tt.answers, tt.runErr)
+			if res.Status != tt.status || res.OOMKilled != (tt.status == OOMKilled) {
+				t.Errorf("status %s, oom_killed %v; want %s", res.Status, res.OOMKilled, tt.status)
+			}
+			got, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "result_"+tt.name+".json", append(got, '\n'))
+		})
+	}
+}
+
+func TestStatus(t *testing.T) {
+	kill := Exit{Code: -1, Signal: "SIGKILL", SignalNumber: 9}
+	term := Exit{Code: -1, Signal: "SIGTERM", SignalNumber: 15}
+	oom := cgroup.MemoryEvents{OOMKill: 1}
+	tests := []struct {
+		name                string
+		exit                Exit
+		delta               cgroup.MemoryEvents
+		interrupted, failed bool
+		want                Status
+	}{
+		{"clean", Exit{}, cgroup.MemoryEvents{}, false, false, Completed},
+		{"oom kill", kill, oom, false, true, OOMKilled},
+		{"oom kill while interrupted", kill, oom, true, true, OOMKilled},
+		{"sigkill, no oom", kill, cgroup.MemoryEvents{}, false, true, WorkerFailed},
+		{"oom counted, other signal", term, oom, false, true, WorkerFailed},
+		{"interrupted", kill, cgroup.MemoryEvents{}, true, true, Interrupted},
+		{"exit 1", Exit{Code: 1}, cgroup.MemoryEvents{}, false, true, WorkerFailed},
+		{"exit 1 after all samples", Exit{Code: 1}, cgroup.MemoryEvents{}, false, false, WorkerFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := status(tt.exit, tt.delta, tt.interrupted, tt.failed); got != tt.want {
+				t.Errorf("status = %s; want %s", got, tt.want)
+			}
+		})
+	}
+}
