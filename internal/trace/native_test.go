@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/memqos/memqos/internal/testutil"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -56,7 +58,7 @@ func TestEncodeGolden(t *testing.T) {
 	if err := Encode(&buf, fullTrace()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/golden/full.trace.json", buf.Bytes())
+	testutil.Golden(t, "testdata/golden/full.trace.json", buf.Bytes())
 }
 
 func TestEncodeRejectsInvalid(t *testing.T) {

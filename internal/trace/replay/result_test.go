@@ -1,10 +1,8 @@
 package replay
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,40 +13,6 @@ import (
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace"
 )
-
-// The -update flag rewrites golden files. It is defined here only if no
-// imported package has defined it already.
-var _ = defineUpdateFlag()
-
-func defineUpdateFlag() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-	return true
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update to accept):\n%s", path, got)
-	}
-}
 
 // exitOf runs a shell command and returns how it ended.
 func exitOf(t *testing.T, script string) *os.ProcessState {
@@ -119,7 +83,7 @@ func TestResultGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "result_"+tt.name+".json", append(got, '\n'))
+			testutil.Golden(t, filepath.Join("testdata", "result_"+tt.name+".json"), append(got, '\n'))
 		})
 	}
 }
