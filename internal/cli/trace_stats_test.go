@@ -78,3 +78,17 @@ func TestTraceStatsPodmanFile(t *testing.T) {
 		t.Errorf("row = %q, want %q", got, want)
 	}
 }
+
+// TestTraceStatsSharedTraces runs memqos trace stats over the 45 real
+// traces in ../shared/traces: a table row for each, no error.
+func TestTraceStatsSharedTraces(t *testing.T) {
+	files := testutil.SharedTraceFiles(t)
+	code, stdout, stderr := runCLI(append([]string{"trace", "stats"}, files...)...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	rows := strings.Count(strings.TrimSpace(stdout), "\n") // minus the header
+	if rows != len(files) || len(files) != 45 {
+		t.Fatalf("%d rows for %d traces; want 45:\n%s", rows, len(files), stdout)
+	}
+}

@@ -9,6 +9,30 @@ import (
 	"testing"
 )
 
+// SharedTraces means the 45 podman-stats traces are in
+// ../shared/traces/agent-haiku beside the repository.
+const SharedTraces Feature = "traces"
+
+// SharedTraceFiles returns the shared traces, requiring SharedTraces.
+func SharedTraceFiles(t testing.TB) []string {
+	t.Helper()
+	Require(t, SharedTraces)
+	files, _ := sharedTraceFiles()
+	return files
+}
+
+func sharedTraceFiles() ([]string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(root, "..", "shared", "traces", "agent-haiku", "*.json"))
+	if err == nil && len(files) == 0 {
+		err = errors.New("no traces in ../shared/traces/agent-haiku")
+	}
+	return files, err
+}
+
 // Qemu means qemu-system-x86_64 and a static busybox are installed, and the
 // test kernels in ../shared/kernels (or $MEMQOS_KERNELS) are present.
 const Qemu Feature = "qemu"

@@ -46,6 +46,10 @@ var baseProbes = map[Feature]func() error{
 		return err
 	},
 	Qemu: probeQemu,
+	SharedTraces: func() error {
+		_, err := sharedTraceFiles()
+		return err
+	},
 }
 
 // Require skips t unless every feature is present. A missing feature that
