@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/testutil"
-	"golang.org/x/sys/unix"
 )
 
 // The tests in this file need root and a real cgroup v2 hierarchy; they run
@@ -25,17 +25,13 @@ var helpers = testutil.Helpers{
 	// alloc MB: map and touch MB mebibytes of anonymous memory, then sleep.
 	"alloc": func(args []string) int {
 		mb, _ := strconv.Atoi(args[0])
-		for i := 0; i < mb; i++ {
-			b, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-			if err != nil {
-				return 3
-			}
-			for j := 0; j < len(b); j += 4096 {
-				b[j] = 1
-			}
+		b, err := testutil.MapTouched(mb << 20)
+		if err != nil {
+			return 3
 		}
 		os.Stdout.WriteString("allocated\n")
 		time.Sleep(time.Hour)
+		runtime.KeepAlive(b)
 		return 0
 	},
 	"sleep": func([]string) int { time.Sleep(time.Hour); return 0 },
@@ -194,7 +190,6 @@ func TestRealRemoveKillsAndRemovesSubtree(t *testing.T) {
 	if err := leaf.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
-	go cmd.Wait()
 	a := g.Child("a")
 	if err := a.Remove(ctx(t), nil); err != nil {
 		t.Fatal(err)
@@ -202,9 +197,9 @@ func TestRealRemoveKillsAndRemovesSubtree(t *testing.T) {
 	if a.Exists() || leaf.Exists() {
 		t.Fatal("subtree still exists after Remove")
 	}
-	if err := unix.Kill(cmd.Process.Pid, 0); err == nil {
-		// The process may linger as a zombie until Wait reaps it.
-		time.Sleep(100 * time.Millisecond)
+	cmd.Wait()
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the process left in the subtree ended with %v; want SIGKILL", ws)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // envHelper names the environment variable that makes a test binary run a
@@ -29,6 +31,10 @@ func Main(m *testing.M, helpers Helpers) {
 	os.Exit(m.Run())
 }
 
+// HelperEnv is the environment entry that makes a test binary run the
+// helper name, for helpers that start other helpers.
+func HelperEnv(name string) string { return envHelper + "=" + name }
+
 // HelperCommand returns a command that re-executes the test binary to run
 // the helper name with args, in a process of its own.
 func HelperCommand(t testing.TB, name string, args ...string) *exec.Cmd {
@@ -38,8 +44,21 @@ func HelperCommand(t testing.TB, name string, args ...string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), envHelper+"="+name)
+	cmd.Env = append(os.Environ(), HelperEnv(name))
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	return cmd
+}
+
+// MapTouched maps n bytes of private anonymous memory and writes a byte
+// in every 4 KiB page, so that all of it is faulted in and charged.
+func MapTouched(n int) ([]byte, error) {
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %d bytes: %w", n, err)
+	}
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b, nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/testutil"
-	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m, helpers) }
@@ -30,12 +29,9 @@ var helpers = testutil.Helpers{
 		hold, _ := time.ParseDuration(args[3])
 		var keep [][]byte
 		for done := 0; done < total; done += step {
-			b, err := unix.Mmap(-1, 0, min(step, total-done), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+			b, err := testutil.MapTouched(min(step, total-done))
 			if err != nil {
 				return 3
-			}
-			for j := 0; j < len(b); j += 4096 {
-				b[j] = 1
 			}
 			keep = append(keep, b)
 			time.Sleep(pause)
@@ -59,7 +55,7 @@ var helpers = testutil.Helpers{
 	// orphan: start a sleeping child in this group, then exit 0.
 	"orphan": func([]string) int {
 		cmd := exec.Command("/proc/self/exe")
-		cmd.Env = append(os.Environ(), "MEMQOS_TEST_HELPER=sleep")
+		cmd.Env = append(os.Environ(), testutil.HelperEnv("sleep"))
 		if cmd.Start() != nil {
 			return 3
 		}
