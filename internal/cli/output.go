@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,4 +67,12 @@ func (o *output) close() error {
 		return nil
 	}
 	return err
+}
+
+// writeJSON writes v to w as indented JSON, the form of every --json and
+// result file memqos writes.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,9 +57,7 @@ memcg_bpf_ops (every test unsupported). Needs root.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(results)
+				err = writeJSON(g.stdout, results)
 			} else {
 				err = writeSelftestTable(g.stdout, results)
 			}

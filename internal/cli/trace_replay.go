@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -148,11 +147,7 @@ func workerCommand(g *globals) (func([]string) *exec.Cmd, error) {
 // writeReplayResult writes the result as JSON to out, or to stdout; with
 // out it prints a summary on stdout.
 func writeReplayResult(g *globals, out *output, res *replay.Result) error {
-	write := func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
+	write := func(w io.Writer) error { return writeJSON(w, res) }
 	if out == nil {
 		return write(g.stdout)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -93,7 +92,5 @@ func writeStatsJSON(w io.Writer, all []trace.Stats) error {
 			BurstThresholdBytes: s.BurstThreshold, Bursts: s.Bursts,
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }
