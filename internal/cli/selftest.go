@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/memqos/memqos/internal/cgroup"
@@ -34,7 +35,9 @@ over_high, below_low_over_high, below_min_over_high and hierarchies.
 HIGH and LOW cgroups sit under a parent with memory.max and swap off; each
 writes a 64 MiB file in --dir and mmap-reads it repeatedly; LOW's charges
 are delayed 2000 ms while HIGH faults (threshold 1). A timing test passes
-when LOW takes at least 1 s longer than HIGH. --dir must be on a real disk.
+when LOW takes at least 1 s longer than HIGH; a failing timing test is run
+again, up to --attempts times, and earlier failures are reported. --dir
+must be on a real disk.
 
 Exit status: 0 if all pass, 1 if any fails, 3 if the kernel has no
 memcg_bpf_ops (every test unsupported). Needs root.`,
@@ -69,6 +72,7 @@ memcg_bpf_ops (every test unsupported). Needs root.`,
 	f.StringVar(&o.Dir, "dir", "/scratch", "directory on a real disk for the 64 MiB data files")
 	f.Int64Var(&limit, "limit-mb", selftest.DefaultLimitMB, "the parent group's memory.max, in MiB")
 	f.Int64Var(&o.FileSize, "file-size", 64<<20, "each child's file size in bytes")
+	f.IntVar(&o.Attempts, "attempts", selftest.DefaultAttempts, "run a failing timing test up to this many times")
 	return cmd
 }
 
@@ -95,6 +99,9 @@ func writeSelftestTable(w io.Writer, results []selftest.Result) error {
 		detail := r.Reason
 		if r.Errno != "" {
 			detail = "third attach refused: " + r.Errno
+		}
+		if len(r.EarlierFailures) > 0 {
+			detail = strings.TrimSpace(fmt.Sprintf("attempt %d; earlier: %s. %s", r.Attempts, strings.Join(r.EarlierFailures, "; "), detail))
 		}
 		if r.Reads == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t%s\n", r.Name, r.Status, detail)

@@ -11,7 +11,9 @@
 // The timing tests follow the upstream workload: HIGH and LOW cgroups under
 // a parent with memory.max and swap off; each child writes a 64 MiB file,
 // then mmap-reads it repeatedly. With a 2000 ms delay and threshold 1, a
-// test passes when LOW takes at least 1 s longer than HIGH.
+// test passes when LOW takes at least 1 s longer than HIGH. A failing
+// timing test is run again, up to Options.Attempts times, and its earlier
+// failures are reported with the result.
 //
 // Files must live on a real disk: page cache in tmpfs or ramfs cannot be
 // reclaimed with swap off, so the parent's limit would OOM-kill instead of

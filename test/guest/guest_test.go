@@ -225,7 +225,11 @@ func checkProbe(t *testing.T, out string, k kernel) {
 // with memcg_bpf_ops, every test UNSUPPORTED (exit 3) without.
 func checkSelftest(t *testing.T, out string, k kernel) {
 	rc := strings.TrimSpace(string(readOut(t, out, "selftest.rc")))
-	var results []struct{ Name, Status, Reason string }
+	var results []struct {
+		Name, Status, Reason string
+		Attempts             int
+		EarlierFailures      []string `json:"earlier_failures"`
+	}
 	if err := json.Unmarshal(readOut(t, out, "selftest.json"), &results); err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +239,9 @@ func checkSelftest(t *testing.T, out string, k kernel) {
 	}
 	passed := 0
 	for _, r := range results {
+		if len(r.EarlierFailures) > 0 {
+			t.Logf("%s: %s on attempt %d after %q", r.Name, r.Status, r.Attempts, r.EarlierFailures)
+		}
 		if r.Status == want {
 			passed++
 		} else {
