@@ -143,10 +143,7 @@ func TestDetectorCountsHighPageFaults(t *testing.T) {
 	cfg := bpf.DefaultConfig()
 	cfg.Threshold = 1 << 40 // never triggers
 	d := newDetector(t, cfg)
-	parent := testutil.Cgroup(t)
-	if err := parent.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	parent := testutil.ParentCgroup(t)
 	high, other := child(t, parent, "high"), child(t, parent, "other")
 	if err := d.AddHigh(id(t, high)); err != nil {
 		t.Fatal(err)
@@ -258,10 +255,7 @@ func TestAttachDetachAndHooksFire(t *testing.T) {
 	if err != nil || (abi != kernel.ABIv6 && abi != kernel.ABIv7) {
 		t.Fatalf("ABI %q, %v", abi, err)
 	}
-	parent := testutil.Cgroup(t)
-	if err := parent.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	parent := testutil.ParentCgroup(t)
 	high, low := child(t, parent, "high"), child(t, parent, "low")
 	if _, err := attach(t, d, bpf.High, high, 0); err != nil {
 		t.Fatal(err)
@@ -363,10 +357,7 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 func TestOverrideRules(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
 	d := newDetector(t, bpf.DefaultConfig())
-	top := testutil.Cgroup(t)
-	if err := top.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	top := testutil.ParentCgroup(t)
 	mid := child(t, top, "cg")
 	if err := mid.EnableControllers("memory"); err != nil {
 		t.Fatal(err)
@@ -392,10 +383,7 @@ func TestOverrideRules(t *testing.T) {
 func TestNoOverrideWithoutFlag(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
 	d := newDetector(t, bpf.DefaultConfig())
-	top := testutil.Cgroup(t)
-	if err := top.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	top := testutil.ParentCgroup(t)
 	sub := child(t, top, "sub")
 	if _, err := attach(t, d, bpf.High, top, 0); err != nil {
 		t.Fatal(err)
@@ -416,10 +404,7 @@ func TestTHPGap(t *testing.T) {
 	cfg := bpf.DefaultConfig()
 	cfg.Threshold, cfg.Protect, cfg.Delay = 0, time.Hour, 20*time.Millisecond
 	d := newDetector(t, cfg)
-	parent := testutil.Cgroup(t)
-	if err := parent.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	parent := testutil.ParentCgroup(t)
 	high, low := child(t, parent, "high"), child(t, parent, "low")
 	if _, err := attach(t, d, bpf.Low, low, 0); err != nil {
 		t.Fatal(err)
@@ -479,10 +464,7 @@ func TestTHPGap(t *testing.T) {
 func TestKilledOwnerLeavesNoOps(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
 	d := newDetector(t, bpf.DefaultConfig())
-	parent := testutil.Cgroup(t)
-	if err := parent.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	parent := testutil.ParentCgroup(t)
 	low := child(t, parent, "low")
 	cmd := testutil.HelperCommand(t, "hold", low.Path())
 	cmd.Stdout = nil

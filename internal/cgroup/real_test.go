@@ -177,10 +177,7 @@ func TestRealFreezeThawKill(t *testing.T) {
 }
 
 func TestRealRemoveKillsAndRemovesSubtree(t *testing.T) {
-	g := testutil.Cgroup(t)
-	if err := g.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	g := testutil.ParentCgroup(t)
 	fsys := &cgroup.FS{Root: cgroup.DefaultRoot}
 	leaf, err := fsys.Create(g.Name() + "/a/b")
 	if err != nil {
@@ -204,10 +201,7 @@ func TestRealRemoveKillsAndRemovesSubtree(t *testing.T) {
 }
 
 func TestRealRemoveMovesProcesses(t *testing.T) {
-	g := testutil.Cgroup(t)
-	if err := g.EnableControllers("memory"); err != nil {
-		t.Fatal(err)
-	}
+	g := testutil.ParentCgroup(t)
 	fsys := &cgroup.FS{Root: cgroup.DefaultRoot}
 	leaf, err := fsys.Create(g.Name() + "/leaf")
 	if err != nil {

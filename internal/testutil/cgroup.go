@@ -69,3 +69,14 @@ func FakeCgroupTree(t testing.TB, files map[string]string) string {
 	}
 	return root
 }
+
+// ParentCgroup is Cgroup with the memory controller enabled for the
+// group's children, for tests that put workloads in child groups.
+func ParentCgroup(t testing.TB) *cgroup.Group {
+	t.Helper()
+	g := Cgroup(t)
+	if err := g.EnableControllers("memory"); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
