@@ -43,8 +43,11 @@ The guest's initramfs holds busybox (static), this memqos binary as
 cgroup2 on /sys/fs/cgroup (with +memory +cpu +io +pids for children), bpffs
 and tracefs, loads the kernel's virtio modules when they are not built in,
 and runs CMD in /work. The guest console streams to stderr. The files CMD
-leaves in /out are copied to --out. CMD's stdout arrives on memqos's stdout,
-over a serial port of its own; its stderr is part of the console.
+leaves in /out are copied to --out, even when the run fails (timeout, panic,
+SIGINT or SIGTERM of memqos): the guest syncs /out every 2 s and once more
+before it is stopped, and a failed run's copy is marked by --out/.partial,
+which says why. CMD's stdout arrives on memqos's stdout, over a serial port
+of its own; its stderr is part of the console.
 
 --kernel takes a kernel image path, or "debian-cloud" for Debian's cloud
 kernel, which is downloaded with apt-get on first use and cached.
@@ -81,7 +84,7 @@ missing kernel, kernel panic, timeout.`,
 	f.StringArrayVar(&puts, "put", nil, "HOST[:GUEST] file or directory to copy into the guest (default GUEST: /work/BASENAME)")
 	f.StringArrayVar(&cfg.Env, "env", nil, "KEY=VALUE to set for CMD (repeatable)")
 	f.StringVar(&cfg.OutDir, "out", "", "directory that receives the guest's /out")
-	f.IntVar(&cfg.OutSizeMB, "out-size", 512, "largest /out archive, in MiB")
+	f.IntVar(&cfg.OutSizeMB, "out-size", 512, "size of the guest's /out file system, in MiB")
 	f.IntVar(&cfg.ScratchMB, "scratch", 0, "give the guest an ext4 disk of this many MiB at /scratch")
 	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "kill the guest after this long, boot included")
 	f.StringArrayVar(&cfg.Append, "append", nil, "extra kernel command-line argument (repeatable)")

@@ -33,13 +33,16 @@ func sharedTraceFiles() ([]string, error) {
 	return files, err
 }
 
-// Qemu means qemu-system-x86_64 and a static busybox are installed, and the
-// test kernels in ../shared/kernels (or $MEMQOS_KERNELS) are present.
+// Qemu means qemu-system-x86_64, a static busybox and e2fsprogs (for the
+// guest's /out and scratch disks) are installed, and the test kernels in
+// ../shared/kernels (or $MEMQOS_KERNELS) are present.
 const Qemu Feature = "qemu"
 
 func probeQemu() error {
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		return err
+	for _, bin := range []string{"qemu-system-x86_64", "mkfs.ext4", "debugfs", "e2fsck"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return err
+		}
 	}
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		return fmt.Errorf("busybox-static: %w", err)

@@ -32,18 +32,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// assertNoQemu fails t if a process still carries tag in its command line.
-func assertNoQemu(t *testing.T, tag string) {
-	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(tag)) {
-			t.Errorf("a qemu process is left behind: %s", p)
-		}
-	}
-}
-
 func TestBootReturnsStatusAndOut(t *testing.T) {
 	cfg, tag := bootConfig(t, "memcg-v7.bzImage")
 	cfg.OutDir = t.TempDir()
@@ -70,7 +58,7 @@ func TestBootReturnsStatusAndOut(t *testing.T) {
 	if got := stdout.String(); got != "to stdout\n\x00\r\n" {
 		t.Errorf("stdout %q; want exactly the command's stdout, bytes unchanged", got)
 	}
-	assertNoQemu(t, tag)
+	testutil.AssertNoProcess(t, tag)
 }
 
 func TestBootTimeoutKillsQemu(t *testing.T) {
@@ -85,7 +73,7 @@ func TestBootTimeoutKillsQemu(t *testing.T) {
 	if d := time.Since(start); d > time.Minute {
 		t.Errorf("Run took %v after a 10 s timeout", d)
 	}
-	assertNoQemu(t, tag)
+	testutil.AssertNoProcess(t, tag)
 }
 
 func TestBootCancelKillsQemu(t *testing.T) {
@@ -96,7 +84,7 @@ func TestBootCancelKillsQemu(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v; want the context's error", err)
 	}
-	assertNoQemu(t, tag)
+	testutil.AssertNoProcess(t, tag)
 }
 
 func TestBootKernelPanic(t *testing.T) {
@@ -106,7 +94,53 @@ func TestBootKernelPanic(t *testing.T) {
 	if !errors.As(err, &pe) || !strings.Contains(pe.Line, "sysrq") {
 		t.Fatalf("got %v; want a PanicError naming sysrq", err)
 	}
-	assertNoQemu(t, tag)
+	testutil.AssertNoProcess(t, tag)
+}
+
+// checkPartialOut checks that dir holds the file a written by the guest,
+// and a partial marker saying whether the last sync was confirmed.
+func checkPartialOut(t *testing.T, dir string, files map[string]string, flushed bool) {
+	t.Helper()
+	for name, want := range files {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); string(b) != want {
+			t.Errorf("out/%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ".partial"))
+	if err != nil {
+		t.Fatalf("no partial marker: %v", err)
+	}
+	if got := !strings.Contains(string(b), "did not confirm"); got != flushed {
+		t.Errorf("marker %q; want flushed=%v", b, flushed)
+	}
+}
+
+func TestBootTimeoutKeepsOut(t *testing.T) {
+	cfg, tag := bootConfig(t, "memcg-v7.bzImage")
+	cfg.Timeout = 30 * time.Second
+	cfg.OutDir = filepath.Join(t.TempDir(), "out")
+	_, err := Run(context.Background(), cfg, []string{"sh", "-c",
+		"echo done > /out/a; sync; mkdir /out/d; echo late > /out/d/b; sleep 1000"})
+	var pe *PartialOutError
+	if !errors.As(err, &pe) || !errors.As(err, new(*TimeoutError)) {
+		t.Fatalf("got %v; want a timeout with a partial /out", err)
+	}
+	checkPartialOut(t, cfg.OutDir, map[string]string{"a": "done\n", "d/b": "late\n"}, true)
+	testutil.AssertNoProcess(t, tag)
+}
+
+func TestBootPanicKeepsOut(t *testing.T) {
+	cfg, tag := bootConfig(t, "memcg-v6.bzImage")
+	cfg.OutDir = filepath.Join(t.TempDir(), "out")
+	_, err := Run(context.Background(), cfg, []string{"sh", "-c",
+		// No sync here: the guest syncs /out every outSyncPeriod seconds.
+		fmt.Sprintf("echo done > /out/a; sleep %d; echo c > /proc/sysrq-trigger", 2*outSyncPeriod)})
+	var pe *PartialOutError
+	if !errors.As(err, &pe) || !errors.As(err, new(*PanicError)) {
+		t.Fatalf("got %v; want a panic with a partial /out", err)
+	}
+	checkPartialOut(t, cfg.OutDir, map[string]string{"a": "done\n"}, false)
+	testutil.AssertNoProcess(t, tag)
 }
 
 func TestBootBadKernels(t *testing.T) {

@@ -35,7 +35,9 @@ type Config struct {
 	Dir string
 	// OutDir receives the guest's /out directory; "" means discard it.
 	OutDir string
-	// OutSizeMB bounds the size of /out's archive; zero means 512.
+	// OutSizeMB is the size in MiB of the file system that holds /out;
+	// zero means 512. The image is sparse: only what is written takes
+	// host disk space.
 	OutSizeMB int
 	// ScratchMB, if positive, gives the guest an ext4 disk of that size on
 	// a real block device, mounted at /scratch (for page cache that can be

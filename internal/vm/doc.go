@@ -6,10 +6,13 @@
 //
 // The guest's console streams to the caller. The command's exit status
 // comes back over the console in a line tagged with a per-run nonce, and
-// the guest's /out directory comes back as a tar archive written to a raw
-// virtio-blk disk. A block device is used rather than 9p because some
-// kernels (Debian's cloud kernel) have no 9p at all; their virtio drivers
-// are loaded from the kernel package's modules.
+// the guest's /out directory is an ext4 file system on a raw virtio-blk
+// disk, which the host reads with e2fsprogs after qemu stops. A block device
+// is used rather than 9p because some kernels (Debian's cloud kernel) have
+// no 9p at all; their virtio drivers are loaded from the kernel package's
+// modules. The guest syncs /out every few seconds and, when the host is
+// about to stop it early (timeout, cancelled context), once more on the
+// host's request, so a failed run still brings back what was written.
 //
 // The package knows nothing about memqos: the caller decides which files go
 // in and what runs.
@@ -17,6 +20,7 @@
 // Errors: a missing kernel or busybox is an *os.PathError (fs.ErrNotExist);
 // a guest that runs out of time is a *TimeoutError; a guest kernel panic is
 // a *PanicError; a guest that stops without reporting its command's status
-// is ErrNoStatus. A command that ran and exited non-zero is not an error:
+// is ErrNoStatus. When /out was still copied after such a failure, the
+// error is a *PartialOutError that wraps it. A command that ran and exited non-zero is not an error:
 // its status is in [Result].
 package vm

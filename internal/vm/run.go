@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -59,6 +60,10 @@ var baseModules = []string{"virtio_pci", "virtio_blk"}
 // Run boots cfg.Kernel in a qemu guest and runs argv there. It returns the
 // command's exit status in Result; err is set only when the run itself
 // failed. Whatever happens, the qemu process is gone when Run returns.
+//
+// With cfg.OutDir set, the guest's /out is copied there even when the run
+// fails once the guest has booted (timeout, panic, cancelled ctx): the
+// error is then a *PartialOutError and OutDir holds a partial marker.
 func Run(ctx context.Context, cfg Config, argv []string) (Result, error) {
 	c := cfg.withDefaults()
 	start := time.Now()
@@ -78,15 +83,43 @@ func Run(ctx context.Context, cfg Config, argv []string) (Result, error) {
 		return Result{}, err
 	}
 	con, err := boot(ctx, &c, args, nonce, filepath.Join(tmp, stdoutSock))
+	if c.OutDir != "" && con != nil {
+		err = finishOut(&c, tmp, err, con.didFlush())
+	}
 	if err != nil {
 		return Result{}, err
 	}
-	if c.OutDir != "" {
-		if err := extractTar(filepath.Join(tmp, "out.img"), c.OutDir); err != nil {
-			return Result{}, fmt.Errorf("copy guest /out to %s: %w", c.OutDir, err)
-		}
-	}
 	return Result{ExitCode: con.status, Elapsed: time.Since(start)}, nil
+}
+
+// finishOut copies the guest's /out to c.OutDir after qemu has stopped,
+// and marks it partial when the run failed with runErr; flushed says
+// whether the guest confirmed a last sync of /out. It returns the run's
+// outcome: nil, runErr wrapped in a *PartialOutError, or the copy's own
+// failure.
+func finishOut(c *Config, tmp string, runErr error, flushed bool) error {
+	// The copy must happen even when ctx is already cancelled.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	img := filepath.Join(tmp, "out.img")
+	if err := copyOut(ctx, img, c.OutDir, tmp, runErr != nil); err != nil {
+		err = fmt.Errorf("copy guest /out to %s: %w", c.OutDir, err)
+		if runErr != nil {
+			return fmt.Errorf("%w; and %w", runErr, err)
+		}
+		return err
+	}
+	if runErr == nil {
+		if err := os.Remove(filepath.Join(c.OutDir, partialMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	pe := &PartialOutError{Dir: c.OutDir, Err: runErr, Flushed: flushed}
+	if err := pe.mark(); err != nil {
+		return fmt.Errorf("%w; and marking %s partial: %w", runErr, c.OutDir, err)
+	}
+	return pe
 }
 
 // prepare checks the inputs and writes the initramfs and disks into tmp. It
@@ -113,7 +146,7 @@ func prepare(ctx context.Context, c *Config, tmp string, argv []string) ([]strin
 	args := append(qemuArgs(c, initrd), "-serial", "unix:"+filepath.Join(tmp, stdoutSock))
 	if c.OutDir != "" {
 		img := filepath.Join(tmp, "out.img")
-		if err := makeSparse(img, c.OutSizeMB); err != nil {
+		if err := makeOutDisk(ctx, img, c.OutSizeMB); err != nil {
 			return nil, "", err
 		}
 		args = append(args, diskArgs("out", img, outSerial)...)
@@ -222,7 +255,9 @@ func makeSparse(path string, mb int) error {
 	return f.Close()
 }
 
-func makeExt4(ctx context.Context, path string, mb int) error {
+// makeExt4 creates an ext4 file system of mb MiB in the file path, with
+// extra options for mkfs.ext4.
+func makeExt4(ctx context.Context, path string, mb int, opts ...string) error {
 	mkfs, err := exec.LookPath("mkfs.ext4")
 	if err != nil {
 		return fmt.Errorf("scratch disk needs mkfs.ext4 (apt install e2fsprogs): %w", err)
@@ -230,7 +265,8 @@ func makeExt4(ctx context.Context, path string, mb int) error {
 	if err := makeSparse(path, mb); err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, mkfs, "-q", "-F", path).CombinedOutput()
+	args := append(append([]string{"-q", "-F"}, opts...), path)
+	out, err := exec.CommandContext(ctx, mkfs, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mkfs.ext4 %s: %w: %s", path, err, out)
 	}
@@ -257,14 +293,31 @@ func copyStdout(ln net.Listener, w io.Writer) {
 	io.Copy(w, conn)
 }
 
+// flushWait bounds how long the host waits, before it stops a guest on a
+// timeout or a signal, for the guest to write /out to its disk.
+const flushWait = 10 * time.Second
+
 // console follows the guest's serial console.
 type console struct {
-	statusRE *regexp.Regexp
-	errorTag string
-	status   int
-	reported bool
-	guestErr string
-	panic    string
+	statusRE   *regexp.Regexp
+	errorTag   string
+	flushedTag string
+	status     int
+	reported   bool
+	guestErr   string
+	panic      string
+	// flushed is closed when the guest acknowledges a flush request.
+	flushed chan struct{}
+}
+
+// didFlush reports whether the guest acknowledged a flush request.
+func (con *console) didFlush() bool {
+	select {
+	case <-con.flushed:
+		return true
+	default:
+		return false
+	}
 }
 
 // line handles one console line and reports whether to show it.
@@ -272,6 +325,12 @@ func (con *console) line(s string) bool {
 	if m := con.statusRE.FindStringSubmatch(s); m != nil {
 		fmt.Sscan(m[1], &con.status)
 		con.reported = true
+		return false
+	}
+	if strings.Contains(s, con.flushedTag) {
+		if !con.didFlush() {
+			close(con.flushed)
+		}
 		return false
 	}
 	if i := strings.Index(s, con.errorTag); i >= 0 {
@@ -283,10 +342,9 @@ func (con *console) line(s string) bool {
 	return true
 }
 
-// boot runs qemu to the end and interprets the console.
+// boot runs qemu to the end and interprets the console. Once qemu has
+// started, the console is returned even with an error.
 func boot(ctx context.Context, c *Config, args []string, nonce, sock string) (*console, error) {
-	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the guest's stdout: %w", err)
@@ -297,12 +355,16 @@ func boot(ctx context.Context, c *Config, args []string, nonce, sock string) (*c
 		copyStdout(ln, c.Stdout)
 	}()
 	defer func() { ln.Close(); <-copied }()
-	cmd := exec.CommandContext(runCtx, c.Qemu, args...)
+	cmd := exec.Command(c.Qemu, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	defer stdin.Close()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -311,9 +373,14 @@ func boot(ctx context.Context, c *Config, args []string, nonce, sock string) (*c
 		return nil, fmt.Errorf("start %s: %w", c.Qemu, err)
 	}
 	con := &console{
-		statusRE: regexp.MustCompile(regexp.QuoteMeta(statusTag+nonce) + ` (\d+)`),
-		errorTag: errorTag + nonce,
+		statusRE:   regexp.MustCompile(regexp.QuoteMeta(statusTag+nonce) + ` (\d+)`),
+		errorTag:   errorTag + nonce,
+		flushedTag: flushedTag + nonce,
+		flushed:    make(chan struct{}),
 	}
+	done := make(chan struct{})
+	stopped := make(chan error, 1)
+	go func() { stopped <- watch(ctx, c, cmd.Process.Pid, stdin, con.flushed, done) }()
 	rd := bufio.NewReaderSize(stdout, 64<<10)
 	for {
 		s, err := rd.ReadString('\n')
@@ -325,19 +392,50 @@ func boot(ctx context.Context, c *Config, args []string, nonce, sock string) (*c
 		}
 	}
 	werr := cmd.Wait()
+	close(done)
+	why := <-stopped
 	switch {
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case runCtx.Err() != nil:
-		return nil, &TimeoutError{Timeout: c.Timeout}
+	case why != nil:
+		return con, why
 	case con.panic != "":
-		return nil, &PanicError{Line: con.panic}
+		return con, &PanicError{Line: con.panic}
 	case con.guestErr != "":
-		return nil, &GuestError{Msg: con.guestErr}
+		return con, &GuestError{Msg: con.guestErr}
 	case werr != nil:
-		return nil, fmt.Errorf("qemu failed: %w: %s", werr, strings.TrimSpace(stderr.String()))
+		return con, fmt.Errorf("qemu failed: %w: %s", werr, strings.TrimSpace(stderr.String()))
 	case !con.reported:
-		return nil, ErrNoStatus
+		return con, ErrNoStatus
 	}
 	return con, nil
+}
+
+// watch stops qemu (process group pgid) when ctx is done or the run's
+// timeout passes, unless done is closed first; it returns why it stopped
+// qemu, or nil. With an output disk, it first asks the guest to flush /out
+// through stdin and waits up to flushWait for the acknowledgement.
+func watch(ctx context.Context, c *Config, pgid int, stdin io.Writer, flushed, done <-chan struct{}) error {
+	timer := time.NewTimer(c.Timeout)
+	defer timer.Stop()
+	var why error
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		why = ctx.Err()
+		if cause := context.Cause(ctx); cause != why {
+			why = fmt.Errorf("%w: %w", cause, why) // such as the signal that stopped memqos
+		}
+	case <-timer.C:
+		why = &TimeoutError{Timeout: c.Timeout}
+	}
+	if c.OutDir != "" {
+		fmt.Fprintln(stdin, flushRequest)
+		select {
+		case <-flushed:
+		case <-done:
+		case <-time.After(flushWait):
+		}
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	return why
 }

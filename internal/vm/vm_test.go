@@ -1,18 +1,23 @@
 package vm
 
 import (
-	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cavaliergopher/cpio"
+	"github.com/memqos/memqos/internal/testutil"
 )
 
 func TestParseFile(t *testing.T) {
@@ -223,18 +228,89 @@ func TestInitramfsCreatesParentsFirst(t *testing.T) {
 	}
 }
 
-func TestExtractTarRejectsEscapes(t *testing.T) {
-	for _, name := range []string{"../evil", "/abs", "a/../../evil"} {
-		img := filepath.Join(t.TempDir(), "out.img")
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644})
-		tw.Write([]byte("x"))
-		tw.Close()
-		os.WriteFile(img, append(buf.Bytes(), make([]byte, 4096)...), 0o644)
-		if err := extractTar(img, t.TempDir()); err == nil {
-			t.Errorf("entry %q was extracted", name)
+// mkfsFrom makes an ext4 image holding the tree src, as the guest's
+// output disk would.
+func mkfsFrom(t *testing.T, src string) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "out.img")
+	out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-d", src, img, "16M").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	return img
+}
+
+func TestCopyOut(t *testing.T) {
+	testutil.Require(t, testutil.Qemu)
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "sub", "deep"), 0o755)
+	os.WriteFile(filepath.Join(src, "a"), []byte("done\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "sub", "deep", "b"), []byte("nested"), 0o600)
+	os.WriteFile(filepath.Join(src, "run.sh"), []byte("#!/bin/sh\n"), 0o755)
+	os.Symlink("/etc/passwd", filepath.Join(src, "link"))
+	if err := exec.Command("mkfifo", filepath.Join(src, "fifo")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	img := mkfsFrom(t, src)
+	for _, dirty := range []bool{false, true} {
+		dst := filepath.Join(t.TempDir(), "new", "dir")
+		if err := copyOut(context.Background(), img, dst, t.TempDir(), dirty); err != nil {
+			t.Fatalf("dirty=%v: %v", dirty, err)
 		}
+		var got []string
+		filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(dst, p)
+			info, _ := d.Info()
+			got = append(got, fmt.Sprintf("%s %v", rel, info.Mode()))
+			return nil
+		})
+		want := []string{". drwxr-xr-x", "a -rw-r--r--", "run.sh -rwxr-xr-x", "sub drwxr-xr-x", "sub/deep drwxr-xr-x", "sub/deep/b -rw-------"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("dirty=%v: copied %q; want %q (no link, fifo or lost+found)", dirty, got, want)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dst, "sub", "deep", "b")); string(b) != "nested" {
+			t.Errorf("dirty=%v: sub/deep/b = %q", dirty, b)
+		}
+	}
+}
+
+func TestCopyOutBadImage(t *testing.T) {
+	testutil.Require(t, testutil.Qemu)
+	img := filepath.Join(t.TempDir(), "out.img")
+	os.WriteFile(img, make([]byte, 1<<20), 0o644)
+	err := copyOut(context.Background(), img, t.TempDir(), t.TempDir(), false)
+	if err == nil || !strings.Contains(err.Error(), "debugfs") {
+		t.Errorf("got %v; want a debugfs error", err)
+	}
+}
+
+func TestFinishOutMarksPartial(t *testing.T) {
+	testutil.Require(t, testutil.Qemu)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "a"), []byte("done\n"), 0o644)
+	tmp := t.TempDir()
+	img := mkfsFrom(t, src)
+	os.Rename(img, filepath.Join(tmp, "out.img"))
+	c := &Config{OutDir: t.TempDir()}
+	marker := filepath.Join(c.OutDir, partialMarker)
+
+	cause := &TimeoutError{Timeout: 20 * time.Second}
+	err := finishOut(c, tmp, cause, false)
+	var pe *PartialOutError
+	if !errors.As(err, &pe) || !errors.As(err, new(*TimeoutError)) || !strings.Contains(err.Error(), "partial") {
+		t.Fatalf("got %v; want a PartialOutError wrapping the timeout", err)
+	}
+	if b, err := os.ReadFile(marker); err != nil || !strings.Contains(string(b), "20s") || !strings.Contains(string(b), "did not confirm") {
+		t.Errorf("marker %q, %v; want the reason and the missing last sync", b, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(c.OutDir, "a")); string(b) != "done\n" {
+		t.Errorf("a = %q", b)
+	}
+	if err := finishOut(c, tmp, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a complete run left the stale marker: %v", err)
 	}
 }
 
