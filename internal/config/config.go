@@ -1,0 +1,164 @@
+// Package config reads memqos daemon configuration: the cgroup subtree
+// memqos owns, its priority classes and their policy, the pressure
+// detector, and where metrics and state go. docs/config.md documents the
+// schema; configs/ holds working examples.
+//
+// Parsing is strict: an unknown field, a repeated field or an invalid
+// value is a *FieldError naming its path, such as
+// classes[1].priority: "sideways" is not high or low. Fields left out take
+// the values of the chosen policy preset (default or reference).
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a whole daemon configuration.
+type Config struct {
+	// Root is the cgroup subtree memqos owns: a path relative to the
+	// cgroup v2 mount, or a full path under it. Created if missing.
+	Root string `yaml:"root,omitempty"`
+	// Backend is how memqos acts: structops (memcg_bpf_ops RFC kernels),
+	// cgroupfs (any cgroup v2 kernel), or auto.
+	Backend Backend `yaml:"backend,omitempty"`
+	// Policy is the preset whose values fill the fields left out.
+	Policy   PolicyName `yaml:"policy,omitempty"`
+	Detector Detector   `yaml:"detector,omitempty"`
+	Classes  []Class    `yaml:"classes,omitempty"`
+	Metrics  Metrics    `yaml:"metrics,omitempty"`
+	// State is the file that records every knob memqos changed, with its
+	// original value, before the change.
+	State string `yaml:"state,omitempty"`
+}
+
+// Detector says when a HIGH class is under pressure.
+type Detector struct {
+	// Source is pgfault (the memcg:count_memcg_events tracepoint), psi
+	// (HIGH's memory.pressure), events (memory.events), or auto.
+	Source Source `yaml:"source,omitempty"`
+	// Threshold is, for pgfault, the page faults of a HIGH class within
+	// Window above which it is under pressure.
+	Threshold uint64 `yaml:"threshold,omitempty"`
+	// Stall is, for psi, the memory stall of a HIGH class within Window
+	// above which it is under pressure.
+	Stall Duration `yaml:"stall,omitempty"`
+	// Window is the detection window.
+	Window Duration `yaml:"window,omitempty"`
+	// Hold is how long pressure lasts after the last trigger, and how long
+	// memqos waits after pressure ends before it undoes its actions.
+	Hold Duration `yaml:"hold,omitempty"`
+	// Headroom is the contention gate: memory is contended when the free
+	// memory under the root's limit (memory.max or memory.high of the root
+	// and its ancestors, else the machine's memory) is below Headroom,
+	// a size or a percentage of that limit. Only while memory is contended
+	// does HIGH's activity count as pressure. "0" means always contended.
+	Headroom Size `yaml:"headroom,omitempty"`
+}
+
+// Class is a priority class: a set of member cgroups under the root.
+type Class struct {
+	Name     string   `yaml:"name,omitempty"`
+	Priority Priority `yaml:"priority,omitempty"`
+	// Members are paths or globs (path.Match syntax, per path element),
+	// relative to the root; default NAME/*.
+	Members []string `yaml:"members,omitempty"`
+	// CPUWeight and IOWeight, 1 to 10000, are written to cpu.weight and
+	// io.weight of every member; 0 leaves them alone.
+	CPUWeight uint64 `yaml:"cpu_weight,omitempty"`
+	IOWeight  uint64 `yaml:"io_weight,omitempty"`
+	// MemoryMax, if set, is each member's memory.max.
+	MemoryMax Size `yaml:"memory_max,omitempty"`
+
+	// Protect (HIGH only) is how members are protected from reclaim while
+	// under pressure: low (below_low, or memory.low on cgroupfs), min
+	// (below_min, or memory.min), or none.
+	Protect Protect `yaml:"protect,omitempty"`
+
+	// Slow (LOW only) is how members are slowed while a HIGH class they
+	// yield to is under pressure: delay (charge-time delay, structops
+	// only) or high (memory.high lowered toward usage).
+	Slow Slow `yaml:"slow,omitempty"`
+	// Delay (LOW only) is the largest charge delay, at most 2s.
+	Delay Duration `yaml:"delay,omitempty"`
+	// MemoryHigh (LOW only), if set, is a fixed memory.high for every
+	// member, as the reference experiment set 400M.
+	MemoryHigh Size `yaml:"memory_high,omitempty"`
+	// Floor (LOW only): memory.high is never lowered below it.
+	Floor Size `yaml:"floor,omitempty"`
+	// Step (LOW only) bounds how far memory.high moves at a time.
+	Step Size `yaml:"step,omitempty"`
+	// YieldsTo (LOW only) names the HIGH classes whose pressure slows this
+	// class; default all.
+	YieldsTo []string `yaml:"yields_to,omitempty"`
+	// Escalation (LOW only) bounds a throttle that makes no progress.
+	Escalation Escalation `yaml:"escalation,omitempty"`
+}
+
+// Escalation is what happens to a throttled LOW member that makes no
+// forward progress (no new memory charged, no CPU time used) for After.
+type Escalation struct {
+	After Duration `yaml:"after,omitempty"`
+	// Action is none (the throttle is lifted and the event logged), freeze
+	// (the member is frozen until pressure ends) or kill (cgroup.kill).
+	Action Action `yaml:"action,omitempty"`
+}
+
+// Metrics is where Prometheus metrics are served.
+type Metrics struct {
+	// Listen is a host:port for /metrics and /healthz; "" disables them.
+	Listen string `yaml:"listen,omitempty"`
+}
+
+// Parse reads a configuration from YAML, fills in the preset's values and
+// validates it.
+func Parse(data []byte) (*Config, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("config: more than one YAML document")
+	}
+	var c Config
+	if err := decodeStrict(&doc, "", reflect.ValueOf(&c).Elem()); err != nil {
+		return nil, err
+	}
+	c.applyPreset()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Marshal writes c as YAML that Parse reads back to the same value.
+func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
+
+// Class returns the class named name, or nil.
+func (c *Config) Class(name string) *Class {
+	for i := range c.Classes {
+		if c.Classes[i].Name == name {
+			return &c.Classes[i]
+		}
+	}
+	return nil
+}

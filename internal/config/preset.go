@@ -1,0 +1,101 @@
+package config
+
+import "time"
+
+// Default values that do not depend on the preset.
+const (
+	DefaultRoot    = "memqos"
+	DefaultState   = "/run/memqos/state.json"
+	DefaultMetrics = "127.0.0.1:9464"
+)
+
+// preset is the values a policy gives the fields left out.
+type preset struct {
+	backend  Backend
+	detector Detector
+	high     Class // HIGH class fields
+	low      Class // LOW class fields
+}
+
+const mib = 1 << 20
+
+var presets = map[PolicyName]preset{
+	// memqos's own policy: pressure counts only while memory is contended,
+	// LOW is slowed with a short delay, and never squeezed below a floor.
+	PolicyDefault: {
+		backend: BackendAuto,
+		detector: Detector{
+			Source: SourceAuto, Threshold: 1000, Stall: Duration(50 * time.Millisecond),
+			Window: Duration(time.Second), Hold: Duration(2 * time.Second),
+			Headroom: Size{Percent: 10},
+		},
+		high: Class{Protect: ProtectLow},
+		low: Class{
+			Delay: Duration(50 * time.Millisecond), Floor: Size{Bytes: 128 * mib}, Step: Size{Bytes: 32 * mib},
+			Escalation: Escalation{After: Duration(30 * time.Second), Action: ActionNone},
+		},
+	},
+	// The reference experiment: more than 10000 HIGH page faults in a
+	// second delay every LOW charge by 50 ms, HIGH gets below_low, and LOW
+	// has memory.high=400M throughout; no contention gate.
+	PolicyReference: {
+		backend: BackendStructOps,
+		detector: Detector{
+			Source: SourcePgfault, Threshold: 10000, Stall: Duration(50 * time.Millisecond),
+			Window: Duration(time.Second), Hold: Duration(time.Second),
+			Headroom: Size{}, // always contended
+		},
+		high: Class{Protect: ProtectLow},
+		low: Class{
+			Slow: SlowDelay, Delay: Duration(50 * time.Millisecond), MemoryHigh: Size{Bytes: 400 * mib},
+			Escalation: Escalation{Action: ActionNone},
+		},
+	},
+}
+
+// applyPreset fills the fields left out with the preset's values.
+func (c *Config) applyPreset() {
+	if c.Policy == "" {
+		c.Policy = PolicyDefault
+	}
+	p := presets[c.Policy]
+	setDefault(&c.Root, DefaultRoot)
+	setDefault(&c.State, DefaultState)
+	setDefault(&c.Backend, p.backend)
+	d := &c.Detector
+	setDefault(&d.Source, p.detector.Source)
+	setDefault(&d.Threshold, p.detector.Threshold)
+	setDefault(&d.Stall, p.detector.Stall)
+	setDefault(&d.Window, p.detector.Window)
+	setDefault(&d.Hold, p.detector.Hold)
+	setDefault(&d.Headroom, p.detector.Headroom)
+	for i := range c.Classes {
+		cl := &c.Classes[i]
+		if len(cl.Members) == 0 && cl.Name != "" {
+			cl.Members = []string{cl.Name + "/*"}
+		}
+		switch cl.Priority {
+		case High:
+			setDefault(&cl.Protect, p.high.Protect)
+		case Low:
+			applyLow(cl, &p.low)
+		}
+	}
+}
+
+func applyLow(cl, p *Class) {
+	setDefault(&cl.Slow, p.Slow) // "" means: as the backend can
+	setDefault(&cl.Delay, p.Delay)
+	setDefault(&cl.MemoryHigh, p.MemoryHigh)
+	setDefault(&cl.Floor, p.Floor)
+	setDefault(&cl.Step, p.Step)
+	setDefault(&cl.Escalation.After, p.Escalation.After)
+	setDefault(&cl.Escalation.Action, p.Escalation.Action)
+}
+
+func setDefault[T comparable](dst *T, v T) {
+	var zero T
+	if *dst == zero {
+		*dst = v
+	}
+}

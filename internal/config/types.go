@@ -1,0 +1,226 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Duration is a Go duration string in the config, such as 50ms or 2s.
+type Duration time.Duration
+
+func (d *Duration) parse(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 50ms, 2s or 1m", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes d as it is read.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Size is an amount of memory: bytes, or a percentage of a reference the
+// field's documentation names.
+//
+// Units: a plain number is bytes; K, M, G and T, and KiB, MiB, GiB and TiB,
+// are powers of 1024 (as the kernel's memory.max reads them); KB, MB, GB
+// and TB are powers of 1000. A trailing % makes a percentage.
+type Size struct {
+	Bytes   uint64
+	Percent float64 // in (0, 100] when the size is a percentage
+	set     bool    // given in the config, even as 0
+}
+
+var sizeUnits = map[string]float64{
+	"": 1, "B": 1,
+	"K": 1 << 10, "KiB": 1 << 10, "M": 1 << 20, "MiB": 1 << 20,
+	"G": 1 << 30, "GiB": 1 << 30, "T": 1 << 40, "TiB": 1 << 40,
+	"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+}
+
+func (s *Size) parse(v string) error {
+	v = strings.TrimSpace(v)
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || f <= 0 || f > 100 || math.IsNaN(f) {
+			return fmt.Errorf("%q is not a percentage in (0, 100]", v)
+		}
+		*s = Size{Percent: f, set: true}
+		return nil
+	}
+	i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := v, ""
+	if i >= 0 {
+		num, unit = v[:i], strings.TrimSpace(v[i:])
+	}
+	mult, ok := sizeUnits[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || f < 0 {
+		return fmt.Errorf("%q is not a size such as 400MiB, 1.5G, 100MB or 10%%", v)
+	}
+	b := f * mult
+	if b >= 1<<62 {
+		return fmt.Errorf("%q is too large", v)
+	}
+	*s = Size{Bytes: uint64(b), set: true}
+	return nil
+}
+
+// IsZero reports whether s is unset: not given, and no preset gave it a
+// value.
+func (s Size) IsZero() bool { return !s.set && s.Bytes == 0 && s.Percent == 0 }
+
+// Of returns s in bytes, taking a percentage of ref.
+func (s Size) Of(ref uint64) uint64 {
+	if s.Percent > 0 {
+		return uint64(float64(ref) * s.Percent / 100)
+	}
+	return s.Bytes
+}
+
+func (s Size) String() string {
+	switch {
+	case s.Percent > 0:
+		return strconv.FormatFloat(s.Percent, 'f', -1, 64) + "%"
+	case s.Bytes != 0 && s.Bytes%(1<<20) == 0:
+		return strconv.FormatUint(s.Bytes>>20, 10) + "MiB"
+	}
+	return strconv.FormatUint(s.Bytes, 10)
+}
+
+// MarshalYAML writes s as it is read.
+func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
+
+// enum is a string that must be one of a fixed set of words.
+type enum struct {
+	what  string   // "high or low"
+	words []string // allowed values
+}
+
+func (e enum) check(s string) error {
+	for _, w := range e.words {
+		if s == w {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not %s", s, e.what)
+}
+
+func oneOf(words ...string) enum {
+	what := strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+	return enum{what: what, words: words}
+}
+
+// Priority is a class's priority: high or low.
+type Priority string
+
+// Priorities.
+const (
+	High Priority = "high"
+	Low  Priority = "low"
+)
+
+func (p *Priority) parse(s string) error { return setEnum(p, s, oneOf("high", "low")) }
+
+// Backend selects how memqos acts: auto, structops or cgroupfs.
+type Backend string
+
+// Backends.
+const (
+	BackendAuto      Backend = "auto"
+	BackendStructOps Backend = "structops"
+	BackendCgroupFS  Backend = "cgroupfs"
+)
+
+func (b *Backend) parse(s string) error {
+	return setEnum(b, s, oneOf("auto", "structops", "cgroupfs"))
+}
+
+// Source is where pressure is detected: auto, pgfault, psi or events.
+type Source string
+
+// Detector sources.
+const (
+	SourceAuto    Source = "auto"
+	SourcePgfault Source = "pgfault"
+	SourcePSI     Source = "psi"
+	SourceEvents  Source = "events"
+)
+
+func (s *Source) parse(v string) error {
+	return setEnum(s, v, oneOf("auto", "pgfault", "psi", "events"))
+}
+
+// Protect is how a HIGH class is protected from reclaim: low (below_low
+// or memory.low) or min (below_min or memory.min), or none.
+type Protect string
+
+// Protections.
+const (
+	ProtectNone Protect = "none"
+	ProtectLow  Protect = "low"
+	ProtectMin  Protect = "min"
+)
+
+func (p *Protect) parse(s string) error { return setEnum(p, s, oneOf("none", "low", "min")) }
+
+// Slow is how a LOW class is slowed: delay (the charge-time delay hook)
+// or high (memory.high).
+type Slow string
+
+// Ways to slow LOW.
+const (
+	SlowDelay Slow = "delay"
+	SlowHigh  Slow = "high"
+)
+
+func (s *Slow) parse(v string) error { return setEnum(s, v, oneOf("delay", "high")) }
+
+// Action is what escalation does to a stalled LOW cgroup.
+type Action string
+
+// Escalation actions.
+const (
+	ActionNone   Action = "none"
+	ActionFreeze Action = "freeze"
+	ActionKill   Action = "kill"
+)
+
+func (a *Action) parse(s string) error { return setEnum(a, s, oneOf("none", "freeze", "kill")) }
+
+// PolicyName names a preset: default or reference.
+type PolicyName string
+
+// Presets.
+const (
+	PolicyDefault   PolicyName = "default"
+	PolicyReference PolicyName = "reference"
+)
+
+func (p *PolicyName) parse(s string) error {
+	return setEnum(p, s, oneOf("default", "reference"))
+}
+
+func setEnum[T ~string](dst *T, s string, e enum) error {
+	if err := e.check(s); err != nil {
+		return err
+	}
+	*dst = T(s)
+	return nil
+}
+
+// errEmpty is returned for a required value left empty.
+var errEmpty = errors.New("must not be empty")
