@@ -1,0 +1,147 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/memqos/memqos/internal/config"
+)
+
+// Plan is what the daemon must do after a snapshot.
+type Plan struct {
+	// Contended says memory under the root is short.
+	Contended bool
+	// Pressured lists, by HIGH class, whether it is under pressure.
+	Pressured map[string]bool
+	// Arm lists, by HIGH class, whether the kernel detector may trigger
+	// (StructOps): true while memory is contended.
+	Arm map[string]bool
+	// Delay lists, by LOW class, the charge delay to program (StructOps);
+	// 0 while no HIGH class it yields to is under pressure.
+	Delay map[string]time.Duration
+	// Writes are knob changes, in order.
+	Writes []Write
+	// Actions are escalations and their undoing, in order.
+	Actions []Action
+}
+
+// Write sets a member's knob. Restore means: put back the value the
+// member had before memqos changed it (the daemon's state file has it).
+type Write struct {
+	Path    string
+	File    string // memory.high, memory.low or memory.min
+	Value   uint64 // Max for "max"
+	Restore bool
+	Reason  string
+}
+
+func (w Write) String() string {
+	if w.Restore {
+		return fmt.Sprintf("%s/%s: restore (%s)", w.Path, w.File, w.Reason)
+	}
+	v := "max"
+	if w.Value != Max {
+		v = fmt.Sprint(w.Value)
+	}
+	return fmt.Sprintf("%s/%s = %s (%s)", w.Path, w.File, v, w.Reason)
+}
+
+// ActionKind is what an Action does.
+type ActionKind string
+
+// Action kinds. Lift lifts memqos's throttle from one member (its
+// memory.high is restored, or its delay hook detached) until its class's
+// pressure ends; Unlift undoes that.
+const (
+	Lift   ActionKind = "lift"
+	Unlift ActionKind = "unlift"
+	Freeze ActionKind = "freeze"
+	Thaw   ActionKind = "thaw"
+	Kill   ActionKind = "kill"
+)
+
+// Action is an escalation step on one member, or its undoing.
+type Action struct {
+	Path   string
+	Kind   ActionKind
+	Reason string
+}
+
+// Decide returns the plan for s. Snapshots must come in time order.
+func (e *Engine) Decide(s Snapshot) Plan {
+	p := Plan{
+		Contended: e.Contended(s.Root),
+		Pressured: map[string]bool{}, Arm: map[string]bool{}, Delay: map[string]time.Duration{},
+	}
+	for _, cs := range s.Classes {
+		c := e.cfg.Class(cs.Name)
+		if c == nil || c.Priority != config.High {
+			continue
+		}
+		p.Pressured[cs.Name] = e.highPressure(cs, s.Now, p.Contended)
+		p.Arm[cs.Name] = p.Contended
+		if e.mode == CgroupFS {
+			e.protect(&p, c, cs, p.Pressured[cs.Name])
+		}
+	}
+	for _, cs := range s.Classes {
+		c := e.cfg.Class(cs.Name)
+		if c == nil || c.Priority != config.Low {
+			continue
+		}
+		active := e.yieldsToPressure(cs.Name, p.Pressured)
+		p.Delay[cs.Name] = e.delay(c, s.Root, p.Contended)
+		e.slowLow(&p, c, cs, s, active)
+	}
+	e.forgetGone(s)
+	prev := s
+	e.prev = &prev
+	return p
+}
+
+// highPressure updates and returns a HIGH class's pressure: it starts
+// with a trigger while memory is contended, and ends Hold after the last
+// trigger.
+func (e *Engine) highPressure(cs ClassState, now time.Time, contended bool) bool {
+	st := e.high[cs.Name]
+	hold := e.cfg.Detector.Hold.D()
+	recent := !cs.LastTrigger.IsZero() && now.Sub(cs.LastTrigger) <= hold
+	switch {
+	case !st.pressured && recent && contended:
+		st.pressured, st.since = true, now
+	case st.pressured && !recent:
+		st.pressured = false
+	}
+	return st.pressured
+}
+
+func (e *Engine) yieldsToPressure(low string, pressured map[string]bool) bool {
+	for _, h := range e.yield[low] {
+		if pressured[h] {
+			return true
+		}
+	}
+	return false
+}
+
+// delay is the charge delay for a LOW class (StructOps) while memory is
+// contended: the configured delay, scaled by how far free memory has
+// fallen into the headroom, and never so short that the kernel ignores
+// it. The kernel applies it only while a HIGH class the LOW class yields
+// to is under pressure.
+func (e *Engine) delay(c *config.Class, root Memory, contended bool) time.Duration {
+	if e.mode != StructOps || !contended || e.slowsWithHigh(c) {
+		return 0
+	}
+	d := c.Delay.D()
+	if h := e.cfg.Detector.Headroom.Of(root.Limit); h > 0 {
+		short := 1 - float64(root.Free())/float64(h)
+		d = time.Duration(float64(d) * min(1, max(0, short)))
+	}
+	return max(d, minDelay)
+}
+
+// slowsWithHigh says the class is slowed through memory.high.
+func (e *Engine) slowsWithHigh(c *config.Class) bool {
+	return e.mode == CgroupFS || c.Slow == config.SlowHigh
+}

@@ -1,0 +1,298 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/config"
+)
+
+const mib = 1 << 20
+
+func mustConfig(t *testing.T, doc string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const twoClasses = `
+detector: {hold: 2s, headroom: 100MiB}
+classes:
+  - {name: high, priority: high, protect: low}
+  - name: low
+    priority: low
+    floor: 64MiB
+    step: 32MiB
+    escalation: {after: 3s, action: none}
+`
+
+var t0 = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+
+// world builds snapshots of one HIGH member and one LOW member under a
+// 1000 MiB root.
+type world struct {
+	now         time.Time
+	rootUsage   uint64
+	trigger     time.Time
+	highUsage   uint64
+	lowUsage    uint64
+	lowHigh     uint64
+	lowMemStall time.Duration
+}
+
+func (w *world) snap() Snapshot {
+	return Snapshot{
+		Now:  w.now,
+		Root: Memory{Usage: w.rootUsage, Limit: 1000 * mib},
+		Classes: []ClassState{
+			{Name: "high", LastTrigger: w.trigger, Members: []Member{{Path: "memqos/high/a", Usage: w.highUsage, High: Max}}},
+			{Name: "low", Members: []Member{{Path: "memqos/low/b", Usage: w.lowUsage, High: w.lowHigh, MemStall: w.lowMemStall}}},
+		},
+	}
+}
+
+// apply carries out the plan's memory.high writes on the world, as the
+// daemon would.
+func (w *world) apply(p Plan) {
+	for _, wr := range p.Writes {
+		if wr.Path == "memqos/low/b" && wr.File == "memory.high" {
+			w.lowHigh = wr.Value
+			if wr.Restore {
+				w.lowHigh = Max
+			}
+		}
+	}
+}
+
+func writes(p Plan) string {
+	var s []string
+	for _, w := range p.Writes {
+		s = append(s, w.String())
+	}
+	return strings.Join(s, "\n")
+}
+
+func TestNoContentionNobodyPays(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 500 * mib, trigger: t0, highUsage: 300 * mib, lowUsage: 200 * mib, lowHigh: Max}
+	for i := 0; i < 5; i++ {
+		p := e.Decide(w.snap())
+		if p.Contended || p.Pressured["high"] || p.Arm["high"] || len(p.Writes) > 0 || len(p.Actions) > 0 {
+			t.Fatalf("tick %d with 500 MiB free: %+v", i, p)
+		}
+		w.now = w.now.Add(time.Second)
+		w.trigger = w.now
+	}
+}
+
+func TestCgroupFSThrottlesAndRestores(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
+	p := e.Decide(w.snap())
+	if !p.Contended || !p.Pressured["high"] {
+		t.Fatalf("50 MiB free under a 100 MiB headroom, with a trigger: %+v", p)
+	}
+	want := "memqos/high/a/memory.low = 524288000 (HIGH class high under pressure: protect its usage)\n" +
+		"memqos/low/b/memory.high = 1015021568 (LOW class low yields to pressure: lower toward usage 104857600, floor 67108864)"
+	if got := writes(p); got != want {
+		t.Fatalf("first plan:\n%s\nwant:\n%s", got, want)
+	}
+	w.apply(p)
+	// Each tick lowers memory.high by one step until it reaches usage.
+	var steps int
+	for i := 0; i < 40 && w.lowHigh > w.lowUsage; i++ {
+		w.now = w.now.Add(100 * time.Millisecond)
+		w.trigger = w.now
+		p = e.Decide(w.snap())
+		w.apply(p)
+		steps++
+		if w.lowHigh < 64*mib {
+			t.Fatalf("memory.high %d went below the floor", w.lowHigh)
+		}
+	}
+	if w.lowHigh != w.lowUsage || steps != 28 {
+		t.Fatalf("memory.high %d after %d steps; want usage %d after 28", w.lowHigh, steps, w.lowUsage)
+	}
+	// HIGH grows: its protection follows.
+	w.highUsage += 10 * mib
+	w.now = w.now.Add(100 * time.Millisecond)
+	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a/memory.low = 534773760") {
+		t.Fatalf("protection did not follow HIGH's usage: %s", got)
+	}
+	// No trigger for longer than hold: everything goes back.
+	w.now = w.now.Add(2100 * time.Millisecond)
+	p = e.Decide(w.snap())
+	want = "memqos/high/a/memory.low: restore (HIGH class high no longer under pressure)\n" +
+		"memqos/low/b/memory.high: restore (no HIGH class that LOW class low yields to is under pressure)"
+	if got := writes(p); got != want || p.Pressured["high"] {
+		t.Fatalf("after hold:\n%s\nwant:\n%s", got, want)
+	}
+	w.apply(p)
+	if p = e.Decide(w.snap()); len(p.Writes) != 0 {
+		t.Fatalf("restored twice: %s", writes(p))
+	}
+}
+
+func TestFloor(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 990 * mib, trigger: t0, highUsage: 900 * mib, lowUsage: 10 * mib, lowHigh: 80 * mib}
+	p := e.Decide(w.snap())
+	if got := writes(p); !strings.Contains(got, "memqos/low/b/memory.high = 67108864") {
+		t.Fatalf("want memory.high at the 64 MiB floor: %s", got)
+	}
+	w.apply(p)
+	w.now = w.now.Add(time.Second)
+	if got := writes(e.Decide(w.snap())); strings.Contains(got, "low/b") {
+		t.Fatalf("lowered again below the floor: %s", got)
+	}
+}
+
+func TestPressureNeedsContention(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 100 * mib, trigger: t0, highUsage: 50 * mib, lowUsage: 50 * mib, lowHigh: Max}
+	if p := e.Decide(w.snap()); p.Pressured["high"] {
+		t.Fatal("pressure without contention")
+	}
+	w.rootUsage, w.now = 950*mib, t0.Add(time.Second) // the trigger is still within hold
+	if p := e.Decide(w.snap()); !p.Pressured["high"] {
+		t.Fatal("no pressure with contention and a recent trigger")
+	}
+	// Once under pressure, it lasts Hold after the last trigger even if
+	// contention eases: memqos undoes its actions only after Hold.
+	w.rootUsage, w.now = 100*mib, t0.Add(1900*time.Millisecond)
+	if p := e.Decide(w.snap()); !p.Pressured["high"] {
+		t.Fatal("pressure ended before hold")
+	}
+	w.now = t0.Add(2100 * time.Millisecond)
+	if p := e.Decide(w.snap()); p.Pressured["high"] {
+		t.Fatal("pressure outlived hold")
+	}
+}
+
+func TestYieldsTo(t *testing.T) {
+	cfg := mustConfig(t, `
+detector: {headroom: 0}
+classes:
+  - {name: h1, priority: high}
+  - {name: h2, priority: high}
+  - {name: l1, priority: low, yields_to: [h1]}
+  - {name: l2, priority: low}
+`)
+	e, _ := New(cfg, CgroupFS)
+	s := Snapshot{Now: t0, Root: Memory{Usage: 10, Limit: 1000 * mib}, Classes: []ClassState{
+		{Name: "h1"}, {Name: "h2", LastTrigger: t0},
+		{Name: "l1", Members: []Member{{Path: "l1/x", Usage: 200 * mib, High: Max}}},
+		{Name: "l2", Members: []Member{{Path: "l2/y", Usage: 200 * mib, High: Max}}},
+	}}
+	got := writes(e.Decide(s))
+	if strings.Contains(got, "l1/x") || !strings.Contains(got, "l2/y") {
+		t.Fatalf("h2's pressure must slow l2 (yields to all) and not l1 (yields to h1):\n%s", got)
+	}
+}
+
+func TestEscalation(t *testing.T) {
+	for _, tc := range []struct{ action, first, last string }{
+		{"none", "lift", "unlift"}, {"freeze", "freeze", "thaw"}, {"kill", "kill", ""},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			doc := strings.Replace(twoClasses, "action: none", "action: "+tc.action, 1)
+			e, _ := New(mustConfig(t, doc), CgroupFS)
+			w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
+			var acted []Action
+			for i := 0; i < 60 && len(acted) == 0; i++ {
+				p := e.Decide(w.snap())
+				w.apply(p)
+				acted = p.Actions
+				w.now = w.now.Add(100 * time.Millisecond)
+				w.trigger = w.now
+				w.lowMemStall += 90 * time.Millisecond // stalled 90% of the time
+			}
+			if len(acted) != 1 || string(acted[0].Kind) != tc.first || acted[0].Path != "memqos/low/b" {
+				t.Fatalf("actions %+v; want one %s", acted, tc.first)
+			}
+			// Left alone while pressure lasts.
+			if p := e.Decide(w.snap()); len(p.Actions)+len(p.Writes) > 1 {
+				t.Fatalf("escalated member acted on again: %+v", p)
+			}
+			w.now = w.now.Add(3 * time.Second)
+			p := e.Decide(w.snap())
+			var kinds []string
+			for _, a := range p.Actions {
+				kinds = append(kinds, string(a.Kind))
+			}
+			if strings.Join(kinds, ",") != tc.last {
+				t.Fatalf("after pressure: actions %v; want %q", kinds, tc.last)
+			}
+		})
+	}
+}
+
+func TestProgressResetsDeadline(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: 100 * mib}
+	for i := 0; i < 100; i++ {
+		p := e.Decide(w.snap())
+		if len(p.Actions) > 0 {
+			t.Fatalf("tick %d: escalated a member that makes progress: %+v", i, p.Actions)
+		}
+		w.now = w.now.Add(100 * time.Millisecond)
+		w.trigger = w.now
+		if i%10 != 9 {
+			w.lowMemStall += 90 * time.Millisecond
+		} // every tenth tick it runs freely
+	}
+}
+
+func TestStructOpsDelay(t *testing.T) {
+	e, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    delay: 100ms", 1)), StructOps)
+	for _, tc := range []struct {
+		free uint64
+		want time.Duration
+	}{
+		{500 * mib, 0},                    // not contended
+		{50 * mib, 50 * time.Millisecond}, // halfway into the headroom
+		{0, 100 * time.Millisecond},       // at the limit
+		{99 * mib, minDelay},              // barely contended: never below what the kernel honours
+	} {
+		p := e.Decide(Snapshot{Now: t0, Root: Memory{Usage: 1000*mib - tc.free, Limit: 1000 * mib}, Classes: []ClassState{{Name: "high"}, {Name: "low"}}})
+		if got := p.Delay["low"]; got != tc.want {
+			t.Errorf("free %d MiB: delay %v; want %v", tc.free/mib, got, tc.want)
+		}
+		if p.Arm["high"] != (tc.free < 100*mib) {
+			t.Errorf("free %d MiB: armed %v", tc.free/mib, p.Arm["high"])
+		}
+		if len(p.Writes) > 0 {
+			t.Errorf("structops wrote knobs: %s", writes(p))
+		}
+	}
+	ref, _ := New(mustConfig(t, "policy: reference\nclasses:\n  - {name: h, priority: high}\n  - {name: l, priority: low}\n"), StructOps)
+	p := ref.Decide(Snapshot{Now: t0, Root: Memory{Usage: 1, Limit: 1000 * mib}, Classes: []ClassState{{Name: "h"}, {Name: "l"}}})
+	if p.Delay["l"] != 50*time.Millisecond || !p.Arm["h"] {
+		t.Errorf("reference: delay %v armed %v; want 50ms, always armed", p.Delay["l"], p.Arm["h"])
+	}
+}
+
+func TestGoneMembersAreForgotten(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
+	w.apply(e.Decide(w.snap()))
+	s := w.snap()
+	s.Classes[0].Members, s.Classes[1].Members = nil, nil
+	s.Now = s.Now.Add(5 * time.Second)
+	if p := e.Decide(s); len(p.Writes)+len(p.Actions) > 0 {
+		t.Fatalf("acted on members that are gone: %+v", p)
+	}
+	if len(e.low)+len(e.prot) > 0 {
+		t.Fatalf("engine still remembers %d + %d members", len(e.low), len(e.prot))
+	}
+}
+
+func TestNewRejectsUnknownMode(t *testing.T) {
+	if _, err := New(mustConfig(t, twoClasses), "ebpf"); err == nil {
+		t.Fatal("accepted an unknown mode")
+	}
+}
