@@ -6,6 +6,7 @@ import (
 
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 )
 
 // hierarchies checks the override rules on /cg, /cg/cg and /cg/cg/cg.
@@ -16,7 +17,7 @@ func (o *Options) hierarchies(ctx context.Context) Result {
 	if err != nil {
 		return failed(r, err)
 	}
-	defer removeGroup(root)
+	defer proc.RemoveGroup(root)
 	groups, err := o.nest(root, 3)
 	if err != nil {
 		return failed(r, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/kernel"
+	"github.com/memqos/memqos/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -130,7 +131,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if err := cleanStale(o.FS, o.Log); err != nil {
+	if err := proc.RemoveStale(o.FS, groupKind, o.Log); err != nil {
 		return nil, err
 	}
 	if reason := unsupported(); reason != "" {
@@ -179,42 +180,12 @@ func unsupported() string {
 
 // group creates a fresh group below the root, named for the test.
 func (o *Options) group(name string) (*cgroup.Group, error) {
-	return o.FS.Create(fmt.Sprintf("%s%s-%d", groupPrefix, name, os.Getpid()))
+	return o.FS.Create(proc.GroupName(groupKind, name))
 }
 
-// groupPrefix starts the names of the groups a run creates; each name ends
-// with the run's pid.
-const groupPrefix = "memqos-selftest-"
-
-// cleanStale removes the groups and data files of earlier runs that died
-// without cleaning up (their pid is gone), so a crash leaves no limits
-// behind for long.
-func cleanStale(fsys *cgroup.FS, log *slog.Logger) error {
-	groups, err := fsys.Group("").Children()
-	if err != nil {
-		return err
-	}
-	for _, g := range groups {
-		name := strings.TrimPrefix(g.Name(), "/")
-		i := strings.LastIndexByte(name, '-')
-		if !strings.HasPrefix(name, groupPrefix) || i < 0 {
-			continue
-		}
-		pid, err := strconv.Atoi(name[i+1:])
-		if err != nil || unix.Kill(pid, 0) == nil {
-			continue // not ours, or its run is alive
-		}
-		log.Warn("removing a group left by a dead selftest run", "group", g.Path())
-		removeGroup(g)
-	}
-	return nil
-}
-
-func removeGroup(g *cgroup.Group) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	g.Remove(ctx, nil)
-}
+// groupKind names the groups a run creates (see proc.GroupName), so that
+// a later run removes those a dead run left behind.
+const groupKind = "selftest"
 
 func errnoName(err error) string {
 	var errno syscall.Errno

@@ -8,6 +8,7 @@ import (
 
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 )
 
 // setup is a timing test's parent group with HIGH and LOW children.
@@ -29,7 +30,7 @@ func (o *Options) makeSetup(name string) (*setup, error) {
 		func() (err error) { s.low, err = o.FS.Create(parent.Name() + "/low"); return err },
 	} {
 		if err := step(); err != nil {
-			removeGroup(parent)
+			proc.RemoveGroup(parent)
 			return nil, err
 		}
 	}
@@ -46,7 +47,7 @@ func (o *Options) timing(ctx context.Context, name string, reads int, highOps, l
 	if err != nil {
 		return failed(r, err)
 	}
-	defer removeGroup(s.parent)
+	defer proc.RemoveGroup(s.parent)
 	cfg := bpf.Config{Threshold: upstreamThreshold, Window: time.Second, Protect: time.Second, Delay: upstreamDelay, ProtectLow: low, ProtectMin: min}
 	det, err := bpf.NewDetector(cfg)
 	if err != nil {

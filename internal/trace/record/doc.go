@@ -12,7 +12,9 @@
 // command has exited. Then the group is removed, killing whatever the
 // command left running in it.
 //
-// Signals received on Options.Signals are forwarded to the command. The
+// Signals received on Options.Signals are forwarded to the command, but
+// for SIGINT, which the terminal delivers to the command itself (see
+// proc.Forward). The
 // command's exit status is reported like a shell does: its exit code, or
 // 128 + the signal number if a signal killed it.
 //

@@ -9,19 +9,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultInterval is the sampling interval when Options.Interval is 0.
 const DefaultInterval = 100 * time.Millisecond
-
-// removeTimeout bounds the removal of the record group.
-const removeTimeout = 30 * time.Second
 
 // Options configure Record.
 type Options struct {
@@ -81,28 +77,18 @@ func Record(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	g, err := o.FS.Create(fmt.Sprintf("memqos-record-%d", os.Getpid()))
+	g, err := proc.CreateGroup(o.FS, "record", o.Log)
 	if err != nil {
-		return nil, fmt.Errorf("create record cgroup: %w", err)
+		return nil, err
 	}
 	res, err := o.runIn(ctx, g)
-	if rerr := remove(g); rerr != nil {
+	if rerr := proc.RemoveGroup(g); rerr != nil {
 		o.Log.Warn("cleanup", "err", rerr)
 		if res == nil {
 			err = errors.Join(err, rerr)
 		}
 	}
 	return res, err
-}
-
-// remove removes g, killing what is left in it.
-func remove(g *cgroup.Group) error {
-	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
-	defer cancel()
-	if err := g.Remove(ctx, nil); err != nil {
-		return fmt.Errorf("remove record cgroup: %w", err)
-	}
-	return nil
 }
 
 // runIn checks that g has the memory controller, then runs the command.
@@ -116,7 +102,7 @@ func (o *Options) runIn(ctx context.Context, g *cgroup.Group) (*Result, error) {
 // run starts the command in g, samples until it exits, and builds the
 // result.
 func (o *Options) run(ctx context.Context, g *cgroup.Group) (*Result, error) {
-	if err := g.Start(o.Command); err != nil {
+	if err := proc.Start(g, o.Command); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -126,7 +112,7 @@ func (o *Options) run(ctx context.Context, g *cgroup.Group) (*Result, error) {
 		o.Command.Wait() // ProcessState tells how it ended
 		close(done)
 	}()
-	go forward(o.Command.Process, o.Signals, done)
+	go proc.Forward(o.Command.Process, o.Signals, done)
 	samples := o.sample(ctx, g, start, done)
 	if s, err := sampleOf(g, time.Since(start)); err != nil {
 		o.Log.Warn("final sample", "err", err)
@@ -134,18 +120,6 @@ func (o *Options) run(ctx context.Context, g *cgroup.Group) (*Result, error) {
 		samples = append(samples, s)
 	}
 	return o.result(g, samples)
-}
-
-// forward passes signals to p until done is closed.
-func forward(p *os.Process, signals <-chan os.Signal, done <-chan struct{}) {
-	for {
-		select {
-		case s := <-signals:
-			p.Signal(s)
-		case <-done:
-			return
-		}
-	}
 }
 
 // sample samples g on the absolute schedule until done is closed. If ctx
@@ -189,17 +163,7 @@ func (o *Options) result(g *cgroup.Group, samples []trace.Sample) (*Result, erro
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("record %s: %w", o.Name, err)
 	}
-	code, sig := exitStatus(o.Command.ProcessState)
-	o.Log.Info("recorded", "samples", len(samples), "exit", code, "signal", sig)
-	return &Result{Trace: t, ExitCode: code, Signal: sig, Group: g.Name()}, nil
-}
-
-// exitStatus returns a process's status as a shell reports it: the exit
-// code, or 128 + the signal number, with the signal's name.
-func exitStatus(ps *os.ProcessState) (int, string) {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return 128 + int(ws.Signal()), unix.SignalName(ws.Signal())
-	}
-	return ps.ExitCode(), ""
+	st := proc.StatusOf(o.Command.ProcessState)
+	o.Log.Info("recorded", "samples", len(samples), "exit", st.Code, "signal", st.SignalName())
+	return &Result{Trace: t, ExitCode: st.Code, Signal: st.SignalName(), Group: g.Name()}, nil
 }

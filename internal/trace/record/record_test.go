@@ -3,7 +3,6 @@ package record
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -101,32 +100,6 @@ func show(s trace.Sample) string {
 		return err.Error()
 	}
 	return b.String()
-}
-
-func TestExitStatus(t *testing.T) {
-	tests := []struct {
-		script string
-		code   int
-		signal string
-	}{
-		{"exit 0", 0, ""},
-		{"exit 7", 7, ""},
-		{"kill -TERM $$", 143, "SIGTERM"},
-		{"kill -KILL $$", 137, "SIGKILL"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.script, func(t *testing.T) {
-			cmd := exec.Command("sh", "-c", tt.script)
-			var exit *exec.ExitError
-			if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
-				t.Fatal(err)
-			}
-			code, sig := exitStatus(cmd.ProcessState)
-			if code != tt.code || sig != tt.signal {
-				t.Errorf("exitStatus = %d, %q; want %d, %q", code, sig, tt.code, tt.signal)
-			}
-		})
-	}
 }
 
 func TestRecordOptionErrors(t *testing.T) {

@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
 )
-
-// removeTimeout bounds the removal of the replay's own group.
-const removeTimeout = 30 * time.Second
 
 // Options configure a replay.
 type Options struct {
@@ -83,15 +81,11 @@ func (o *Options) group() (*cgroup.Group, func() error, error) {
 		}
 		return g, func() error { return nil }, nil
 	}
-	g, err := o.FS.Create(fmt.Sprintf("memqos-replay-%d", os.Getpid()))
+	g, err := proc.CreateGroup(o.FS, "replay", o.Log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create replay cgroup: %w", err)
+		return nil, nil, err
 	}
-	return g, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
-		defer cancel()
-		return g.Remove(ctx, nil)
-	}, nil
+	return g, func() error { return proc.RemoveGroup(g) }, nil
 }
 
 // checkDir fails with fs.ErrNotExist unless path is a directory.
@@ -121,7 +115,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res, err := o.replay(ctx, g, targets)
 	if rerr := remove(); rerr != nil {
-		rerr = fmt.Errorf("remove replay cgroup: %w", rerr)
 		o.Log.Warn("cleanup", "err", rerr)
 		if res == nil {
 			return nil, errors.Join(err, rerr)
@@ -157,7 +150,7 @@ func (o *Options) replay(ctx context.Context, g *cgroup.Group, targets []int64) 
 // drive waits for the worker to be ready, brings it to sample 0 (the
 // starting state, before the clock starts), then runs the schedule for the
 // other samples.
-func (o *Options) drive(ctx context.Context, p *proc, targets []int64, res *Result) error {
+func (o *Options) drive(ctx context.Context, p *workerProc, targets []int64, res *Result) error {
 	pageSize, err := p.ready(ctx)
 	if err != nil {
 		return fmt.Errorf("worker start: %w", err)
@@ -218,7 +211,7 @@ func (o *Options) finish(res *Result, g *cgroup.Group, before cgroup.MemoryEvent
 		res.CgroupPeakBytes = peak
 	}
 	res.OOMKillDelta = res.MemoryEventsDelta.OOMKill
-	res.Exit = newExit(ps)
+	res.Exit = newExit(proc.StatusOf(ps))
 	res.Status = status(res.Exit, res.MemoryEventsDelta, interrupted, runErr != nil)
 	res.OOMKilled = res.Status == OOMKilled
 	if res.ScheduledS > 0 {

@@ -1,11 +1,10 @@
 package replay
 
 import (
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/stats"
 	"golang.org/x/sys/unix"
 )
@@ -182,15 +181,11 @@ func newLateness(late []time.Duration) Lateness {
 }
 
 // newExit describes how a process ended.
-func newExit(ps *os.ProcessState) Exit {
-	if ps == nil {
-		return Exit{Code: -1}
+func newExit(st proc.Status) Exit {
+	if st.Signal == 0 {
+		return Exit{Code: st.Code}
 	}
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if !ok || !ws.Signaled() {
-		return Exit{Code: ps.ExitCode()}
-	}
-	return Exit{Code: -1, Signal: unix.SignalName(ws.Signal()), SignalNumber: int(ws.Signal())}
+	return Exit{Code: -1, Signal: st.SignalName(), SignalNumber: int(st.Signal)}
 }
 
 // status decides how the replay ended, from the worker's exit, the

@@ -32,8 +32,8 @@ type received struct {
 	err   error
 }
 
-// proc is the controller's handle on a running worker.
-type proc struct {
+// workerProc is the controller's handle on a running worker.
+type workerProc struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	replies chan received
@@ -41,7 +41,7 @@ type proc struct {
 
 // startWorker starts cmd inside g, in a process group of its own, with
 // its stdin and stdout connected to the controller.
-func startWorker(g *cgroup.Group, cmd *exec.Cmd) (*proc, error) {
+func startWorker(g *cgroup.Group, cmd *exec.Cmd) (*workerProc, error) {
 	cmd.Stdin, cmd.Stdout = nil, nil
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -58,13 +58,13 @@ func startWorker(g *cgroup.Group, cmd *exec.Cmd) (*proc, error) {
 	if err := g.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start worker in %s: %w", g.Name(), err)
 	}
-	p := &proc{cmd: cmd, stdin: stdin, replies: make(chan received, 1)}
+	p := &workerProc{cmd: cmd, stdin: stdin, replies: make(chan received, 1)}
 	go p.read(stdout)
 	return p, nil
 }
 
 // read passes the worker's lines on until its output ends.
-func (p *proc) read(r io.Reader) {
+func (p *workerProc) read(r io.Reader) {
 	defer close(p.replies)
 	br := bufio.NewReader(r)
 	for {
@@ -80,7 +80,7 @@ func (p *proc) read(r io.Reader) {
 }
 
 // next returns the worker's next line; an "E" line is a *WorkerError.
-func (p *proc) next(ctx context.Context) (Reply, error) {
+func (p *workerProc) next(ctx context.Context) (Reply, error) {
 	select {
 	case <-ctx.Done():
 		return Reply{}, ctx.Err()
@@ -98,7 +98,7 @@ func (p *proc) next(ctx context.Context) (Reply, error) {
 }
 
 // ready waits for the worker's "R" line and returns its page size.
-func (p *proc) ready(ctx context.Context) (int64, error) {
+func (p *workerProc) ready(ctx context.Context) (int64, error) {
 	rp, err := p.next(ctx)
 	if err != nil {
 		return 0, err
@@ -110,7 +110,7 @@ func (p *proc) ready(ctx context.Context) (int64, error) {
 }
 
 // adjust sends target and waits for the answer.
-func (p *proc) adjust(ctx context.Context, target int64) (Reply, error) {
+func (p *workerProc) adjust(ctx context.Context, target int64) (Reply, error) {
 	if err := WriteTarget(p.stdin, target); err != nil {
 		if errors.Is(err, syscall.EPIPE) {
 			return Reply{}, errWorkerExited
@@ -126,7 +126,7 @@ func (p *proc) adjust(ctx context.Context, target int64) (Reply, error) {
 
 // stop ends the worker's input, waits for it to exit (killing it after
 // stopTimeout) and returns how it ended.
-func (p *proc) stop() *os.ProcessState {
+func (p *workerProc) stop() *os.ProcessState {
 	p.stdin.Close()
 	if !p.drain(stopTimeout) {
 		p.cmd.Process.Kill()
@@ -137,11 +137,11 @@ func (p *proc) stop() *os.ProcessState {
 }
 
 // kill kills the worker; stop still waits for it.
-func (p *proc) kill() { p.cmd.Process.Kill() }
+func (p *workerProc) kill() { p.cmd.Process.Kill() }
 
 // drain discards the worker's remaining lines until its output ends, and
 // reports whether it did within d.
-func (p *proc) drain(d time.Duration) bool {
+func (p *workerProc) drain(d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
