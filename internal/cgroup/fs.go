@@ -85,9 +85,14 @@ func parseMountinfoLine(line string) (mnt, fstype, superOpts string, ok bool) {
 	return f[4], g[0], g[2], true
 }
 
-// Group returns the group at path, relative to the root ("" is the root
-// group). It does not check that the group exists.
+// Group returns the group at path: the group's full path below the root
+// ("/sys/fs/cgroup/a/b"), or its path relative to the root ("a/b" or
+// "/a/b"; "" is the root group). It does not check that the group exists.
 func (fsys *FS) Group(path string) *Group {
+	root := filepath.Clean(fsys.Root)
+	if rel, ok := strings.CutPrefix(filepath.Clean(path), root); ok && (rel == "" || rel[0] == '/') && filepath.IsAbs(path) && root != "/" {
+		path = rel
+	}
 	return &Group{fs: fsys, rel: filepath.Clean("/" + path)}
 }
 
@@ -103,6 +108,60 @@ func (fsys *FS) Create(path string) (*Group, error) {
 		return nil, classify("mkdir", g.Path(), err)
 	}
 	return g, nil
+}
+
+// CreateEnabled makes the group at path (see Group) and its missing
+// parents, and enables the memory controller, and every controller a
+// parent has itself, for the children of each group on the way down from
+// the root (the root enables memory only), so that the new group has
+// memory control however deep it lies. It fails with an error naming the
+// group whose cgroup.subtree_control could not be written, for example
+// with ErrInternalProcess when that group holds processes. An existing
+// group is not an error: its parents are still enabled.
+func (fsys *FS) CreateEnabled(path string) (*Group, error) {
+	target := fsys.Group(path)
+	g := fsys.Group("")
+	for _, name := range strings.Split(strings.Trim(target.rel, "/"), "/") {
+		if name == "" {
+			break
+		}
+		if err := g.enableForChildren(); err != nil {
+			return nil, err
+		}
+		g = g.Child(name)
+		if err := os.Mkdir(g.Path(), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, classify("mkdir", g.Path(), err)
+		}
+	}
+	return g, nil
+}
+
+// enableForChildren enables memory, and unless g is the root every
+// controller g has, in g's cgroup.subtree_control, skipping those already
+// enabled.
+func (g *Group) enableForChildren() error {
+	want := []string{"memory"}
+	if !g.IsRoot() {
+		have, err := g.Controllers()
+		if err != nil {
+			return err
+		}
+		want = append(want, have...)
+	}
+	enabled, err := g.SubtreeControl()
+	if err != nil {
+		return err
+	}
+	for _, c := range want {
+		if contains(enabled, c) {
+			continue
+		}
+		if err := g.EnableControllers(c); err != nil {
+			return fmt.Errorf("enable %s for the children of %s: %w", c, g.Name(), err)
+		}
+		enabled = append(enabled, c)
+	}
+	return nil
 }
 
 // GroupOf returns the group of process pid, read from /proc/PID/cgroup.

@@ -10,37 +10,109 @@ import (
 	"path/filepath"
 )
 
-// output is a result file written atomically. createOutput makes a
-// temporary file beside the destination, which proves that it can be
-// written before any work starts; commit renames it into place, and close
-// removes it if commit never ran.
+// output is where a command writes its result file, -o FILE. "-" is
+// stdout. A regular FILE, or one that does not exist yet, is written to a
+// temporary file beside it and renamed into place, keeping the mode of
+// the file it replaces (0644 for a new one). Anything else, a symlink or
+// a special file such as /dev/stdout or a FIFO, is opened as it is and
+// written through. createOutput proves that FILE can be written before
+// any work starts; commit writes the result; close releases what commit
+// did not use.
 type output struct {
-	path string
-	tmp  *os.File
+	path   string
+	stdout io.Writer   // for "-"
+	tmp    *os.File    // for a regular file
+	mode   fs.FileMode // of the regular file tmp replaces
+	file   *os.File    // for a symlink or special file
 }
 
-// createOutput prepares to write path.
-func createOutput(path string) (*output, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("output %s: is a directory", path)
+// createOutput prepares to write path; stdout is where "-" goes.
+func createOutput(path string, stdout io.Writer) (*output, error) {
+	if path == "-" {
+		return &output{path: path, stdout: stdout}, nil
 	}
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return createTemp(path, 0o644)
+	case err != nil:
+		return nil, fmt.Errorf("output %s: %w", path, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("output %s: is a directory", path)
+	case st.Mode().IsRegular():
+		return createTemp(path, st.Mode().Perm())
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", path, unwrapPath(err))
+	}
+	return &output{path: path, file: f}, nil
+}
+
+// createTemp makes the temporary file that will replace path with mode.
+func createTemp(path string, mode fs.FileMode) (*output, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("output %s: cannot create a file in %s: %w", path, dir, err)
+		return nil, fmt.Errorf("output %s: cannot create a file in %s: %w", path, dir, unwrapPath(err))
 	}
-	return &output{path: path, tmp: tmp}, nil
+	return &output{path: path, tmp: tmp, mode: mode}, nil
 }
 
-// commit writes the content with write and moves the file into place.
+// unwrapPath drops the path from err, which the caller names already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// isStdout reports whether the output is memqos's stdout ("-o -").
+func (o *output) isStdout() bool { return o.stdout != nil }
+
+// commit writes the content with write to the output.
 func (o *output) commit(write func(io.Writer) error) error {
+	var err error
+	switch {
+	case o.stdout != nil:
+		err = write(o.stdout)
+	case o.file != nil:
+		err = o.writeThrough(write)
+	default:
+		err = o.replace(write)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// writeThrough writes to the file opened as it is, truncating it first if
+// it is (a symlink to) a regular file.
+func (o *output) writeThrough(write func(io.Writer) error) error {
+	f := o.file
+	o.file = nil
+	err := truncateRegular(f)
+	if err == nil {
+		err = write(f)
+	}
+	return errors.Join(err, f.Close())
+}
+
+func truncateRegular(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return err
+	}
+	return f.Truncate(0)
+}
+
+// replace writes the temporary file and renames it over the path.
+func (o *output) replace(write func(io.Writer) error) error {
 	err := write(o.tmp)
 	if err == nil {
-		err = o.tmp.Chmod(0o644)
+		err = o.tmp.Chmod(o.mode)
 	}
 	if cerr := o.tmp.Close(); err == nil {
 		err = cerr
@@ -50,23 +122,25 @@ func (o *output) commit(write func(io.Writer) error) error {
 	}
 	if err != nil {
 		os.Remove(o.tmp.Name())
-		return fmt.Errorf("write %s: %w", o.path, err)
 	}
 	o.tmp = nil
-	return nil
+	return err
 }
 
-// close removes the temporary file unless commit moved it into place.
+// close removes the temporary file, or closes the file written through,
+// unless commit used it.
 func (o *output) close() error {
-	if o.tmp == nil {
-		return nil
+	switch {
+	case o.file != nil:
+		err := o.file.Close()
+		o.file = nil
+		return err
+	case o.tmp != nil:
+		err := errors.Join(o.tmp.Close(), os.Remove(o.tmp.Name()))
+		o.tmp = nil
+		return err
 	}
-	err := errors.Join(o.tmp.Close(), os.Remove(o.tmp.Name()))
-	o.tmp = nil
-	if errors.Is(err, os.ErrClosed) {
-		return nil
-	}
-	return err
+	return nil
 }
 
 // writeJSON writes v to w as indented JSON, the form of every --json and

@@ -5,61 +5,44 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
-
-// ExitError asks Main to exit with Code without printing anything more: the
-// command has already reported what happened (for example, a guest command's
-// own exit status).
-type ExitError struct{ Code int }
-
-func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
-
-// codeError is an error to print, with the exit code to end with.
-type codeError struct {
-	code int
-	err  error
-}
-
-func (e *codeError) Error() string { return e.err.Error() }
-func (e *codeError) Unwrap() error { return e.err }
 
 // Main runs memqos with args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
-	}
-	var exit *ExitError
-	if errors.As(err, &exit) {
-		return exit.Code
-	}
-	fmt.Fprintf(stderr, "memqos: %v\n", err)
-	var coded *codeError
-	if errors.As(err, &coded) {
-		return coded.code
-	}
-	return 1
+	return exitCode(root.ExecuteContext(ctx), stderr)
 }
 
 type globals struct {
 	stdout, stderr io.Writer
 	logLevel       string
+	level          slog.Level // logLevel, checked before any command runs
 }
 
 func (g *globals) logger() *slog.Logger {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
-		lvl = slog.LevelInfo
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: g.level}))
+}
+
+// logLevels are the values --log-level accepts.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+}
+
+// parseLogLevel checks --log-level.
+func (g *globals) parseLogLevel() error {
+	lvl, ok := logLevels[strings.ToLower(g.logLevel)]
+	if !ok {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl}))
+	g.level = lvl
+	return nil
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -69,9 +52,21 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Priority-aware memory isolation between cgroups",
 		Long: `memqos keeps high-priority cgroups fast when memory runs short, by slowing
 low-priority cgroups down instead of letting the OOM killer pick a victim.
-It uses cgroup v2 and, where the kernel has it, the memcg_bpf_ops struct_ops.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+It uses cgroup v2 and, where the kernel has it, the memcg_bpf_ops struct_ops.
+
+Sizes: a size flag's name ends with its unit. -mb is decimal megabytes
+(1 MB = 1,000,000 bytes, as in the traces); -mib is mebibytes
+(1 MiB = 1,048,576 bytes, as the kernel and qemu count).
+
+Exit status, for every command: 0 success; 1 the command ran and failed (a
+selftest failed, the replay worker failed); 3 unsupported by the kernel;
+125 memqos itself failed (bad usage, bad input, host setup, privileges);
+126 CMD cannot be executed; 127 CMD not found or not given; 137 the replay
+worker was OOM-killed; 128+N interrupted, or CMD killed, by signal N.
+run, trace record and vm run exit with CMD's own status otherwise.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return g.parseLogLevel() },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -1,94 +1,103 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"syscall"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/thp"
 	"github.com/spf13/cobra"
 )
 
+type runFlags struct {
+	path, root    string
+	create, noTHP bool
+}
+
 func newRunCmd(g *globals) *cobra.Command {
-	var (
-		path   string
-		create bool
-		noTHP  bool
-	)
+	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run --cgroup PATH [--create] [--no-thp] -- CMD [ARGS...]",
+		Use:   "run --cgroup PATH [--create] [--no-thp] CMD [ARGS...]",
 		Short: "Start a command directly inside a cgroup, optionally without THP",
-		Long: `Start CMD directly inside the cgroup v2 group PATH (relative to
-/sys/fs/cgroup), so that every page it allocates is charged there, wait for
-it, and exit with its status (128+N if killed by signal N).
+		Long: `Start CMD directly inside the cgroup v2 group PATH, so that every page it
+allocates is charged there, wait for it, and exit with its status (128+N if
+killed by signal N). PATH is the group's full path (/sys/fs/cgroup/a/b) or
+its path relative to the cgroup mount (a/b). Flags after CMD are CMD's own;
+"--" before CMD is optional.
+
+The group must have the memory controller. --create creates a missing
+group and its parents, enabling memory, and every controller the parent
+has, in the cgroup.subtree_control of each group above it; it fails with
+an error naming the group where that is impossible.
 
 --no-thp disables transparent huge pages for CMD and everything it starts
 (PR_SET_THP_DISABLE). Use it for LOW workloads: THP faults are charged
-without blocking, so the memcg_bpf_ops charge delay never applies to them.`,
-		Args: cobra.MinimumNArgs(1),
+without blocking, so the memcg_bpf_ops charge delay never applies to them.
+
+CMD stays in memqos's process group: a Ctrl-C on the terminal reaches it
+directly, and memqos waits for it. SIGTERM sent to memqos is forwarded.
+
+Exit status: CMD's; 125 if memqos failed (no such group, cgroup v1 host, no
+privileges); 126 if CMD cannot be executed; 127 if it is not found.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fsys, err := cgroup.Open("")
-			if err != nil {
-				return err
-			}
-			grp := fsys.Group(path)
-			if create && !grp.Exists() {
-				if grp, err = fsys.Create(path); err != nil {
-					return err
-				}
-			}
-			if !grp.Exists() {
-				return fmt.Errorf("cgroup %s does not exist (use --create)", grp.Path())
-			}
-			if noTHP {
-				if err := thp.DisableForProcess(); err != nil {
-					return err
-				}
-			}
-			return runIn(grp, args)
+			return runCommand(&f, args)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&path, "cgroup", "", "cgroup v2 group, relative to /sys/fs/cgroup (required)")
-	f.BoolVar(&create, "create", false, "create the group if it does not exist")
-	f.BoolVar(&noTHP, "no-thp", false, "disable transparent huge pages for CMD and its children")
+	cmd.Flags().SetInterspersed(false)
+	fl := cmd.Flags()
+	fl.StringVar(&f.path, "cgroup", "", "cgroup v2 group: its full path, or its path relative to --cgroup-root (required)")
+	fl.StringVar(&f.root, "cgroup-root", cgroup.DefaultRoot, "mount point of the cgroup v2 hierarchy")
+	fl.BoolVar(&f.create, "create", false, "create the group, enabling memory for it, if it does not exist")
+	fl.BoolVar(&f.noTHP, "no-thp", false, "disable transparent huge pages for CMD and its children")
 	_ = cmd.MarkFlagRequired("cgroup")
 	return cmd
 }
 
-// runIn runs argv inside grp, forwarding SIGINT and SIGTERM, and returns an
-// ExitError carrying its status.
-func runIn(grp *cgroup.Group, argv []string) error {
-	c := exec.Command(argv[0], argv[1:]...)
-	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	if err := grp.Start(c); err != nil {
+// runCommand runs args in the group of f and returns an ExitError with its
+// status.
+func runCommand(f *runFlags, args []string) error {
+	if err := proc.Check(args); err != nil {
 		return err
 	}
-	go func() {
-		for s := range sigs {
-			c.Process.Signal(s)
-		}
-	}()
-	err := c.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return &ExitError{Code: exitStatus(exit.ProcessState)}
+	grp, err := runGroup(f)
+	if err != nil {
+		return err
 	}
-	return err
+	if f.noTHP {
+		if err := thp.DisableForProcess(); err != nil {
+			return err
+		}
+	}
+	c := exec.Command(args[0], args[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	st, err := proc.Run(grp, c)
+	if err != nil {
+		return err
+	}
+	return &ExitError{Code: st.Code}
 }
 
-// exitStatus is a shell's view of a process's end: its exit code, or 128+N
-// when signal N killed it.
-func exitStatus(ps *os.ProcessState) int {
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+// runGroup returns the group of f, creating it with --create, after
+// checking that it has the memory controller.
+func runGroup(f *runFlags) (*cgroup.Group, error) {
+	fsys, err := cgroup.Open(f.root)
+	if err != nil {
+		return nil, err
 	}
-	return ps.ExitCode()
+	grp := fsys.Group(f.path)
+	if f.create && !grp.Exists() {
+		if grp, err = fsys.CreateEnabled(f.path); err != nil {
+			return nil, err
+		}
+	}
+	if !grp.Exists() {
+		return nil, fmt.Errorf("cgroup %s does not exist (use --create)", grp.Path())
+	}
+	if _, err := grp.MemoryCurrent(); err != nil {
+		return nil, fmt.Errorf("cgroup %s has no memory control: %w", grp.Path(), err)
+	}
+	return grp, nil
 }

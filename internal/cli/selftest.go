@@ -14,17 +14,15 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes of memqos selftest beyond 0 (all passed) and 1 (a failure).
-const exitUnsupported = 3
-
 // workloadCmd names the hidden subcommand that runs a selftest child.
 const workloadCmd = "selftest-workload"
 
 func newSelftestCmd(g *globals) *cobra.Command {
 	var (
-		asJSON bool
-		o      selftest.Options
-		limit  int64
+		asJSON  bool
+		o       selftest.Options
+		limit   int64
+		fileMiB int64
 	)
 	cmd := &cobra.Command{
 		Use:   "selftest",
@@ -40,7 +38,8 @@ again, up to --attempts times, and earlier failures are reported. --dir
 must be on a real disk.
 
 Exit status: 0 if all pass, 1 if any fails, 3 if the kernel has no
-memcg_bpf_ops (every test unsupported). Needs root.`,
+memcg_bpf_ops (every test unsupported), 125 if the tests could not run
+(bad flags, cgroup v1 host, no privileges, --dir on tmpfs). Needs root.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fsys, err := cgroup.Open("")
@@ -51,7 +50,7 @@ memcg_bpf_ops (every test unsupported). Needs root.`,
 			if err != nil {
 				return err
 			}
-			o.FS, o.Log, o.Limit = fsys, g.logger(), limit<<20
+			o.FS, o.Log, o.Limit, o.FileSize = fsys, g.logger(), limit<<20, fileMiB<<20
 			o.Command = func(args []string) *exec.Cmd {
 				return exec.Command(exe, append([]string{workloadCmd}, args...)...)
 			}
@@ -70,8 +69,8 @@ memcg_bpf_ops (every test unsupported). Needs root.`,
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.StringVar(&o.Dir, "dir", "/scratch", "directory on a real disk for the 64 MiB data files")
-	f.Int64Var(&limit, "limit-mb", selftest.DefaultLimitMB, "the parent group's memory.max, in MiB")
-	f.Int64Var(&o.FileSize, "file-size", 64<<20, "each child's file size in bytes")
+	f.Int64Var(&limit, "limit-mib", selftest.DefaultLimitMiB, "the parent group's memory.max, in MiB")
+	f.Int64Var(&fileMiB, "file-size-mib", 64, "each child's file size, in MiB")
 	f.IntVar(&o.Attempts, "attempts", selftest.DefaultAttempts, "run a failing timing test up to this many times")
 	return cmd
 }
@@ -81,7 +80,7 @@ func selftestExit(results []selftest.Result) error {
 	for _, r := range results {
 		switch r.Status {
 		case selftest.Fail:
-			return &ExitError{Code: 1}
+			return &ExitError{Code: exitFailed}
 		case selftest.Unsupported:
 			unsupported++
 		}

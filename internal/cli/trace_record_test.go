@@ -30,7 +30,7 @@ func TestTraceRecordFailsBeforeRunning(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{"trace", "record"}, tt.flags...), script...)
 			code, stdout, stderr := runCLI(args...)
-			if code != exitRecordFailed || stdout != "" || !strings.HasPrefix(stderr, tt.stderr) {
+			if code != exitMemqos || stdout != "" || !strings.HasPrefix(stderr, tt.stderr) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want 125 and %q", code, stdout, stderr, tt.stderr)
 			}
 			if _, err := os.Stat(marker); err == nil {
@@ -48,15 +48,16 @@ func TestTraceRecordUsage(t *testing.T) {
 		name   string
 		args   []string
 		stderr string
+		code   int
 	}{
-		{"no output", []string{"trace", "record", "--", "true"}, "memqos: required flag(s) \"output\" not set\n"},
-		{"no command", []string{"trace", "record", "-o", "x.json"}, "memqos: requires at least 1 arg(s), only received 0\n"},
+		{"no output", []string{"trace", "record", "--", "true"}, "memqos: required flag(s) \"output\" not set\n", exitMemqos},
+		{"no command", []string{"trace", "record", "-o", filepath.Join(t.TempDir(), "x.json")}, "memqos: no command given\n", exitNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runCLI(tt.args...)
-			if code != 1 || stderr != tt.stderr {
-				t.Errorf("exit %d, stderr %q; want 1, %q", code, stderr, tt.stderr)
+			if code != tt.code || stderr != tt.stderr {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr, tt.code, tt.stderr)
 			}
 		})
 	}
@@ -72,7 +73,7 @@ func TestTraceRecordCommandMissing(t *testing.T) {
 		name, cmd string
 		code      int
 	}{
-		{"not found", "memqos-no-such-command", exitCommandMissing},
+		{"not found", "memqos-no-such-command", exitNotFound},
 		{"not executable", plain, exitCannotExecute},
 	}
 	for _, tt := range tests {

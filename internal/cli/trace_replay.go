@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,18 +13,10 @@ import (
 	"syscall"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/trace/replay"
 	"github.com/spf13/cobra"
-)
-
-// Exit codes of memqos trace replay beyond 0 (completed) and 1 (nothing
-// was replayed: bad arguments, trace or cgroup). The result is written in
-// every one of these cases.
-const (
-	exitReplayOOM         = 3 // the worker was OOM-killed
-	exitReplayFailed      = 4 // the worker failed otherwise
-	exitReplayInterrupted = 5 // SIGINT or SIGTERM stopped the replay
 )
 
 // replayWorkerCmd names the hidden `memqos trace` subcommand that runs the
@@ -82,8 +75,8 @@ func runReplay(ctx context.Context, g *globals, f *replayFlags, ref string) erro
 		return err
 	}
 	var out *output
-	if f.out != "" {
-		if out, err = createOutput(f.out); err != nil {
+	if f.out != "" && f.out != "-" {
+		if out, err = createOutput(f.out, g.stdout); err != nil {
 			return err
 		}
 		defer out.close()
@@ -98,7 +91,7 @@ func runReplay(ctx context.Context, g *globals, f *replayFlags, ref string) erro
 	if err := writeReplayResult(g, out, res); err != nil {
 		return err
 	}
-	return replayExit(res)
+	return replayExit(ctx, res)
 }
 
 // replayOptions checks the flags, loads the trace and prepares the worker
@@ -174,16 +167,28 @@ func replaySummary(r *replay.Result) string {
 	return b.String()
 }
 
-func replayExit(r *replay.Result) error {
+// replayExit is the error that ends memqos with the replay's exit status;
+// ctx tells which signal interrupted it.
+func replayExit(ctx context.Context, r *replay.Result) error {
 	switch r.Status {
 	case replay.Completed:
 		return nil
 	case replay.OOMKilled:
-		return &codeError{exitReplayOOM, fmt.Errorf("replay of %s: the worker was OOM-killed after %d of %d samples", r.Trace, r.SamplesReplayed, r.Samples)}
+		return &codeError{exitOOMKilled, fmt.Errorf("replay of %s: the worker was OOM-killed after %d of %d samples", r.Trace, r.SamplesReplayed, r.Samples)}
 	case replay.Interrupted:
-		return &codeError{exitReplayInterrupted, fmt.Errorf("replay of %s interrupted after %d of %d samples", r.Trace, r.SamplesReplayed, r.Samples)}
+		return &codeError{interruptedCode(ctx), fmt.Errorf("replay of %s interrupted after %d of %d samples", r.Trace, r.SamplesReplayed, r.Samples)}
 	}
-	return &codeError{exitReplayFailed, fmt.Errorf("replay of %s failed: %s", r.Trace, r.Error)}
+	return &codeError{exitFailed, fmt.Errorf("replay of %s failed: %s", r.Trace, r.Error)}
+}
+
+// interruptedCode is 128+N for the signal N that canceled ctx, as a shell
+// reports a process the signal ended; 130 (SIGINT) when ctx does not say.
+func interruptedCode(ctx context.Context) int {
+	var sig *proc.SignalError
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig.ExitCode()
+	}
+	return 128 + int(syscall.SIGINT)
 }
 
 func newTraceReplayWorkerCmd() *cobra.Command {

@@ -62,8 +62,8 @@ func TestTraceReplayErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(append([]string{"trace", "replay"}, tt.args...)...)
-			if code != 1 || stdout != "" || !strings.HasPrefix(stderr, tt.stderr) {
-				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, stdout, stderr, tt.stderr)
+			if code != exitMemqos || stdout != "" || !strings.HasPrefix(stderr, tt.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, stdout, stderr, exitMemqos, tt.stderr)
 			}
 			if _, err := os.Stat(out); err == nil {
 				t.Error("a result was written")
@@ -110,8 +110,8 @@ func TestRealTraceReplayCLI(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "result.json")
 	code, stdout := memqosCommand(t, "trace", "replay", "builtin:dask__dask-11628", "--cgroup", g.Name(), "-o", out)
-	if code != exitReplayOOM || !strings.Contains(stdout, "OOM-killed") {
-		t.Errorf("exit %d, stdout %q; want %d and a summary", code, stdout, exitReplayOOM)
+	if code != exitOOMKilled || !strings.Contains(stdout, "OOM-killed") {
+		t.Errorf("exit %d, stdout %q; want %d and a summary", code, stdout, exitOOMKilled)
 	}
 	var res struct {
 		Status    string `json:"status"`

@@ -53,8 +53,8 @@ func TestTraceStatsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(tt.args...)
-			if code != 1 || stdout != "" || stderr != tt.stderr {
-				t.Errorf("exit %d, stdout %q, stderr %q; want 1, \"\", %q", code, stdout, stderr, tt.stderr)
+			if code != exitMemqos || stdout != "" || stderr != tt.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 125, \"\", %q", code, stdout, stderr, tt.stderr)
 			}
 		})
 	}

@@ -7,13 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/vm"
 	"github.com/spf13/cobra"
 )
-
-// exitVMFailure is memqos vm run's exit code when the run itself failed
-// (bad kernel, timeout, panic), as docker and podman use 125.
-const exitVMFailure = 125
 
 // debianAlias names the Debian cloud kernel, fetched on first use.
 const debianAlias = "debian-cloud"
@@ -34,7 +31,7 @@ func newVMRunCmd(g *globals) *cobra.Command {
 		quiet bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run --kernel PATH [flags] -- CMD [ARGS...]",
+		Use:   "run --kernel PATH [flags] CMD [ARGS...]",
 		Short: "Boot a kernel in qemu and run CMD in the guest",
 		Long: `Boot a kernel in a throwaway qemu guest and run CMD there as root.
 
@@ -52,12 +49,17 @@ of its own; its stderr is part of the console.
 --kernel takes a kernel image path, or "debian-cloud" for Debian's cloud
 kernel, which is downloaded with apt-get on first use and cached.
 
+Flags after CMD are CMD's own; "--" before CMD is optional.
+
 memqos exits with CMD's exit status, or with 125 if the run itself failed:
-missing kernel, kernel panic, timeout.`,
-		Args: cobra.MinimumNArgs(1),
+missing kernel, kernel panic, timeout; 127 if no CMD is given.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || args[0] == "" {
+				return &proc.StartError{Code: proc.ExitNotFound}
+			}
 			if err := prepareVMConfig(cmd.Context(), &cfg, puts); err != nil {
-				return &codeError{exitVMFailure, err}
+				return &codeError{exitMemqos, err}
 			}
 			cfg.Stdout = g.stdout
 			if !quiet {
@@ -65,7 +67,7 @@ missing kernel, kernel panic, timeout.`,
 			}
 			res, err := vm.Run(cmd.Context(), cfg, args)
 			if err != nil {
-				return &codeError{exitVMFailure, err}
+				return &codeError{exitMemqos, err}
 			}
 			g.logger().Debug("guest finished", "exit", res.ExitCode, "elapsed", res.Elapsed)
 			if res.ExitCode != 0 {
@@ -74,18 +76,19 @@ missing kernel, kernel panic, timeout.`,
 			return nil
 		},
 	}
+	cmd.Flags().SetInterspersed(false)
 	f := cmd.Flags()
 	f.StringVar(&cfg.Kernel, "kernel", "", `kernel image, or "debian-cloud" (required)`)
 	f.StringVar(&cfg.Modules, "modules", "", "kernel module directory (default: found next to the kernel)")
 	f.StringSliceVar(&cfg.LoadModules, "module", nil, "extra kernel module to load in the guest (repeatable)")
-	f.IntVar(&cfg.MemoryMB, "mem", 2048, "guest memory in MiB")
+	f.IntVar(&cfg.MemoryMB, "mem-mib", 2048, "guest memory, in MiB")
 	f.IntVar(&cfg.CPUs, "cpus", 2, "guest CPUs")
 	f.StringVar(&cfg.Accel, "accel", "tcg", "qemu accelerator: tcg or kvm")
 	f.StringArrayVar(&puts, "put", nil, "HOST[:GUEST] file or directory to copy into the guest (default GUEST: /work/BASENAME)")
 	f.StringArrayVar(&cfg.Env, "env", nil, "KEY=VALUE to set for CMD (repeatable)")
 	f.StringVar(&cfg.OutDir, "out", "", "directory that receives the guest's /out")
-	f.IntVar(&cfg.OutSizeMB, "out-size", 512, "size of the guest's /out file system, in MiB")
-	f.IntVar(&cfg.ScratchMB, "scratch", 0, "give the guest an ext4 disk of this many MiB at /scratch")
+	f.IntVar(&cfg.OutSizeMB, "out-size-mib", 512, "size of the guest's /out file system, in MiB")
+	f.IntVar(&cfg.ScratchMB, "scratch-mib", 0, "give the guest an ext4 disk at /scratch of this many MiB")
 	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "kill the guest after this long, boot included")
 	f.StringArrayVar(&cfg.Append, "append", nil, "extra kernel command-line argument (repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "do not stream the guest console (CMD's stdout still arrives)")

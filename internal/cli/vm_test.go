@@ -53,8 +53,8 @@ func TestVMRunSIGTERMKeepsOut(t *testing.T) {
 		t.Fatal("memqos did not stop within 2 minutes of SIGTERM")
 	}
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitVMFailure {
-		t.Errorf("memqos ended with %v; want exit status %d", err, exitVMFailure)
+	if !errors.As(err, &ee) || ee.ExitCode() != exitMemqos {
+		t.Errorf("memqos ended with %v; want exit status %d", err, exitMemqos)
 	}
 	if !strings.Contains(stderr.String(), "/out is partial") {
 		t.Errorf("stderr does not say /out is partial: %q", stderr.String())

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,4 +51,34 @@ func Run(g *cgroup.Group, c *exec.Cmd) (Status, error) {
 	go Forward(c.Process, sigs, done)
 	c.Wait() // the ProcessState tells how it ended
 	return StatusOf(c.ProcessState), nil
+}
+
+// SignalError is the cause of a context that SignalContext canceled.
+type SignalError struct{ Signal syscall.Signal }
+
+func (e *SignalError) Error() string { return e.Signal.String() + " received" }
+
+// ExitCode is the exit status a shell reports for a process the signal
+// ended: 128+N.
+func (e *SignalError) ExitCode() int { return 128 + int(e.Signal) }
+
+// SignalContext returns a context that is canceled, with a *SignalError
+// as its context.Cause, when one of sigs arrives, and a function that
+// stops catching them. Like signal.NotifyContext, it keeps the signals
+// from ending the process.
+func SignalContext(parent context.Context, sigs ...os.Signal) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(&SignalError{Signal: s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(context.Canceled)
+	}
 }

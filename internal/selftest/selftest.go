@@ -108,9 +108,9 @@ func (o *Options) retry(test func() Result) Result {
 	}
 }
 
-// DefaultLimitMB is the parent's memory.max used by default, in MiB. See
+// DefaultLimitMiB is the parent's memory.max used by default, in MiB. See
 // the package documentation for why.
-const DefaultLimitMB = 120
+const DefaultLimitMiB = 120
 
 // Upstream parameters.
 const (
@@ -158,7 +158,7 @@ func (o *Options) check() error {
 		return fmt.Errorf("selftest data directory %s: %w", o.Dir, err)
 	}
 	if st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
-		return fmt.Errorf("selftest data directory %s is on tmpfs/ramfs, whose page cache cannot be reclaimed with swap off; use a directory on a real disk (in a guest: memqos vm run --scratch MB, then --dir /scratch)", o.Dir)
+		return fmt.Errorf("selftest data directory %s is on tmpfs/ramfs, whose page cache cannot be reclaimed with swap off; use a directory on a real disk (in a guest: memqos vm run --scratch-mib N, then --dir /scratch)", o.Dir)
 	}
 	return nil
 }

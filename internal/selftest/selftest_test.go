@@ -24,7 +24,7 @@ func options(t *testing.T, dir string) selftest.Options {
 	return selftest.Options{
 		FS:       &cgroup.FS{Root: cgroup.DefaultRoot},
 		Dir:      dir,
-		Limit:    selftest.DefaultLimitMB << 20,
+		Limit:    selftest.DefaultLimitMiB << 20,
 		FileSize: 64 << 20,
 		Command: func(args []string) *exec.Cmd {
 			cmd := testutil.HelperCommand(t, "workload", args...)

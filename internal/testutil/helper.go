@@ -28,7 +28,11 @@ func Main(m *testing.M, helpers Helpers) {
 		}
 		os.Exit(fn(os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 // HelperEnv is the environment entry that makes a test binary run the

@@ -25,6 +25,6 @@ func ScratchDir(t testing.TB) string {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		return dir
 	}
-	t.Fatal("no disk-backed scratch directory (set MEMQOS_SCRATCH, or run in a guest with --scratch)")
+	t.Fatal("no disk-backed scratch directory (set MEMQOS_SCRATCH, or run in a guest with --scratch-mib)")
 	return ""
 }

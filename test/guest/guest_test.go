@@ -169,7 +169,7 @@ func runKernel(t *testing.T, k kernel, path string, files []vm.File, pkgs []pkg)
 	cfg := vm.Config{
 		Kernel: path,
 		Files:  files,
-		Env:    []string{testutil.EnvRequire + "=" + strings.Join(k.require, ",")},
+		Env:    []string{testutil.EnvRequire + "=" + strings.Join(k.require, ","), testutil.EnvBinary + "=/bin/memqos"},
 		OutDir: out,
 		// Page cache on a real disk can be reclaimed; tests that need
 		// reclaim write their files there.
