@@ -43,7 +43,8 @@ an OOM kill of the worker. See docs/replay.md.
 Sizes are exact: trace values are bytes, and --base-mb is decimal
 (1 MB = 1,000,000 bytes), like the traces. The worker's group is a fresh
 memqos-replay-<pid> below --cgroup-root, removed afterwards, or with
---cgroup an existing group (relative to --cgroup-root), left in place.
+--cgroup an existing group (its full path, or its path relative to
+--cgroup-root), left in place.
 
 --no-thp disables transparent huge pages in the worker. Use it for LOW
 workloads under the memcg_bpf_ops backend: THP faults are charged outside
@@ -51,9 +52,10 @@ the path its delay throttles, so with THP a LOW replay escapes the delay.
 
 The result (JSON, docs/replay.md) goes to -o FILE, or to stdout.
 
-Exit status: 0 completed; 1 nothing replayed (bad arguments, trace or
-cgroup); 3 the worker was OOM-killed; 4 the worker failed otherwise;
-5 interrupted. The result is written in cases 0, 3, 4 and 5.`,
+Exit status: 0 completed; 1 the worker failed; 137 the worker was
+OOM-killed (128+SIGKILL); 130 or 143 interrupted by SIGINT or SIGTERM
+(128+N); 125 nothing replayed (bad arguments, trace or cgroup). The result
+is written in every case but 125; "-o -" writes it to stdout, as no -o does.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReplay(cmd.Context(), g, &f, args[0])
@@ -62,7 +64,7 @@ cgroup); 3 the worker was OOM-killed; 4 the worker failed otherwise;
 	fl := cmd.Flags()
 	fl.Float64Var(&f.o.Speed, "speed", 50, "replay this many times faster than the trace")
 	fl.Float64Var(&f.baseMB, "base-mb", 100, "memory added to every sample, in decimal MB")
-	fl.StringVar(&f.group, "cgroup", "", "existing cgroup for the worker, relative to --cgroup-root (default: a fresh one)")
+	fl.StringVar(&f.group, "cgroup", "", "existing cgroup for the worker: its full path, or its path relative to --cgroup-root (default: a fresh one)")
 	fl.StringVar(&f.root, "cgroup-root", cgroup.DefaultRoot, "mount point of the cgroup v2 hierarchy")
 	fl.StringVarP(&f.out, "output", "o", "", "result file (default: stdout)")
 	fl.BoolVar(&f.o.NoTHP, "no-thp", false, "disable transparent huge pages in the worker")
