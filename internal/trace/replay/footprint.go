@@ -37,7 +37,7 @@ type opKind int
 
 const (
 	opMap     opKind = iota // map chunk Chunk
-	opTouch                 // write one byte in pages [From, To) of Chunk
+	opTouch                 // write-fault pages [From, To) of Chunk in (populate)
 	opRelease               // MADV_DONTNEED pages [From, To) of Chunk
 	opUnmap                 // unmap chunk Chunk
 )
@@ -153,7 +153,6 @@ func (f *Footprint) apply(o op) error {
 	return nil
 }
 
-// touch writes one byte in each page of b[from:to].
 // populate write-faults every page of b in, as touching each page would:
 // with MADV_POPULATE_WRITE (Linux 5.14+) the kernel faults the pages in
 // one call, charging them as page faults do, without a trap per page

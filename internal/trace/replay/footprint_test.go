@@ -165,9 +165,7 @@ func resident(t *testing.T, f *Footprint) int64 {
 
 func TestFootprintResize(t *testing.T) {
 	// Without THP every touched page is exactly one resident page.
-	if err := unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
-		t.Fatal(err)
-	}
+	disableTHP(t)
 	f := NewFootprint()
 	defer f.Close()
 	ps := f.PageSize()
@@ -192,4 +190,27 @@ func TestFootprintResize(t *testing.T) {
 	if err := f.Resize(-1); !errors.Is(err, ErrTargetRange) {
 		t.Errorf("Resize(-1) = %v", err)
 	}
+}
+
+// disableTHP disables transparent huge pages for the test binary until t
+// ends. The setting belongs to the whole process and is inherited, so it
+// must not outlive t: the worker children of later tests would inherit
+// it, and a worker that ignores --no-thp would go unnoticed.
+func disableTHP(t *testing.T) {
+	t.Helper()
+	restoreTHP(t)
+	if err := unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restoreTHP re-enables transparent huge pages for the test binary when t
+// ends.
+func restoreTHP(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := unix.Prctl(unix.PR_SET_THP_DISABLE, 0, 0, 0, 0); err != nil {
+			t.Errorf("re-enable THP: %v", err)
+		}
+	})
 }

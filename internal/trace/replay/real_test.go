@@ -1,12 +1,15 @@
 package replay
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,23 +147,73 @@ func TestRealReplayInterrupted(t *testing.T) {
 func TestRealReplayNoTHP(t *testing.T) {
 	o := realOptions(t, "sigmavirus24__github3.py-673")
 	o.NoTHP, o.Speed = true, 100
+	report := filepath.Join(t.TempDir(), "thp")
+	o.Command = func(args []string) *exec.Cmd {
+		c := testutil.HelperCommand(t, "worker-thp", args...)
+		c.Env = append(c.Env, envTHPFile+"="+report)
+		return c
+	}
 	res := runReal(t, context.Background(), o)
 	if res.Status != Completed || !res.NoTHP {
 		t.Fatalf("status %s: %s", res.Status, res.Error)
 	}
+	if b, err := os.ReadFile(report); err != nil || string(b) != "true" {
+		t.Errorf("THP disabled in the worker: %q, %v; want true", b, err)
+	}
 	t.Logf("fidelity %.4f, cgroup peak %d, footprint peak %d", res.Fidelity, res.CgroupPeakBytes, res.PeakFootprintBytes)
 }
 
-// TestRealWorkerNoTHP checks that the worker with WorkerArgs(true) runs
-// with THP disabled: it says ready, then ends cleanly at end of input.
+// TestRealWorkerNoTHP starts the worker with WorkerArgs(noTHP) and reads,
+// once it is ready, whether the kernel has THP disabled for it: exactly
+// when noTHP is set. The test binary itself has THP enabled (disableTHP
+// restores it), so the worker does not inherit the answer.
 func TestRealWorkerNoTHP(t *testing.T) {
-	testutil.Require(t, testutil.Root, testutil.CgroupV2)
-	cmd := testutil.HelperCommand(t, "worker", WorkerArgs(true)...)
-	cmd.Stdout = nil
-	out, err := cmd.Output()
-	if err != nil || string(out) != "R "+itoa(os.Getpagesize())+"\n" {
-		t.Fatalf("worker with no input: %q, %v", out, err)
+	for _, noTHP := range []bool{true, false} {
+		t.Run(strconv.FormatBool(noTHP), func(t *testing.T) {
+			cmd := testutil.HelperCommand(t, "worker", WorkerArgs(noTHP)...)
+			cmd.Stdout = nil
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil || line != "R "+itoa(os.Getpagesize())+"\n" {
+				t.Errorf("worker said %q, %v; want a ready line", line, err)
+			}
+			enabled := thpEnabled(t, cmd.Process.Pid)
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("worker: %v", err)
+			}
+			if enabled == noTHP {
+				t.Errorf("worker with WorkerArgs(%v): THP_enabled %v", noTHP, enabled)
+			}
+		})
 	}
+}
+
+// thpEnabled reads the THP_enabled line of process pid's status: false
+// when PR_SET_THP_DISABLE is in force for it.
+func thpEnabled(t *testing.T, pid int) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "THP_enabled:"); ok {
+			return strings.TrimSpace(v) == "1"
+		}
+	}
+	t.Skip("no THP_enabled in /proc/PID/status: a kernel without THP")
+	return false
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -36,6 +36,16 @@ type Options struct {
 	Command func(args []string) *exec.Cmd
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// clock times the replay; nil is the wall clock. Tests inject a fake.
+	clock clock
+}
+
+// clk returns the clock that times the replay.
+func (o *Options) clk() clock {
+	if o.clock == nil {
+		return wallClock{}
+	}
+	return o.clock
 }
 
 // Targets returns each sample's target footprint: its total plus base.
@@ -164,13 +174,14 @@ func (o *Options) drive(ctx context.Context, p *workerProc, targets []int64, res
 		res.add(i, rp, late)
 		return nil
 	}
-	setup := time.Now()
+	clk := o.clk()
+	setup := clk.Now()
 	if err := step(0, 0); err != nil {
 		return err
 	}
-	res.SetupS = seconds(time.Since(setup))
+	res.SetupS = seconds(clk.Now().Sub(setup))
 	dues := DueTimes(o.Trace, o.Speed)[1:]
-	r, err := runSchedule(ctx, wallClock{}, dues, func(i int, late time.Duration) error { return step(i+1, late) })
+	r, err := runSchedule(ctx, clk, dues, func(i int, late time.Duration) error { return step(i+1, late) })
 	res.SamplesReplayed = 1 + r.Done
 	res.WallS = seconds(r.Wall)
 	res.Lateness = newLateness(r.Lateness)

@@ -101,7 +101,9 @@ type Lateness struct {
 // Event is one sample's adjustment of the worker's footprint.
 type Event struct {
 	Sample int `json:"sample"`
-	// Kind is "grow", "shrink" or "hold" (footprint unchanged).
+	// Kind is "setup" for sample 0, which brings the worker to the starting
+	// state before the clock starts, then "grow", "shrink" or "hold"
+	// (footprint unchanged).
 	Kind           string  `json:"kind"`
 	FootprintBytes int64   `json:"footprint_bytes"`
 	LatencyUS      float64 `json:"latency_us"`
@@ -110,7 +112,8 @@ type Event struct {
 
 // Latency summarises the latencies of the events in µs, by kind; a
 // summary is nil when there is no event of its kind. All covers grows and
-// shrinks; holds are counted only.
+// shrinks; holds are counted only. The setup event is left out: its time
+// is SetupS, and it is not an adjustment on the schedule.
 type Latency struct {
 	Holds  int            `json:"holds"`
 	Grow   *stats.Summary `json:"grow"`
@@ -126,6 +129,8 @@ func (r *Result) add(i int, rp Reply, late time.Duration) {
 	}
 	kind := "hold"
 	switch {
+	case i == 0:
+		kind = "setup"
 	case rp.Footprint > before:
 		kind = "grow"
 	case rp.Footprint < before:
@@ -146,7 +151,7 @@ func newLatency(events []Event) Latency {
 			grow = append(grow, e.LatencyUS)
 		case "shrink":
 			shrink = append(shrink, e.LatencyUS)
-		default:
+		case "hold":
 			l.Holds++
 		}
 	}

@@ -1,11 +1,15 @@
 package replay
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,13 +29,39 @@ func exitOf(t *testing.T, script string) *os.ProcessState {
 	return cmd.ProcessState
 }
 
-// fakeResult builds a Result as Run does, from a five-sample trace, fixed
-// answers and lateness, a fake cgroup and a real process exit.
-func fakeResult(t *testing.T, events string, ps *os.ProcessState, answers int, runErr error) *Result {
+// fakeWorker answers targets as the worker does, with fixed latencies,
+// which it spends on clk. After answers answers its output ends and its
+// input breaks, as when the worker is killed.
+func fakeWorker(clk *fakeClock, latencies []time.Duration, answers int) *workerProc {
+	r, w := io.Pipe()
+	p := &workerProc{stdin: w, replies: make(chan received, 1)}
+	go func() {
+		defer close(p.replies)
+		defer r.CloseWithError(syscall.EPIPE)
+		p.replies <- received{reply: Reply{Kind: 'R', PageSize: 4096}}
+		br := bufio.NewReader(r)
+		for i := range answers {
+			target, err := ReadTarget(br)
+			if err != nil {
+				return
+			}
+			clk.now = clk.now.Add(latencies[i])
+			p.replies <- received{reply: Reply{Kind: 'A', Footprint: Pages(target, 4096) * 4096, Latency: latencies[i]}}
+		}
+	}()
+	return p
+}
+
+// fakeResult builds a Result as Run does, with drive and finish, from a
+// five-sample trace, a fake worker that answers the first answers samples
+// with fixed latencies on a fake clock, a fake cgroup and a real process
+// exit.
+func fakeResult(t *testing.T, events string, ps *os.ProcessState, answers int) *Result {
 	tr := &trace.Trace{Name: "tiny", Source: "test", IntervalMS: 1000, Samples: []trace.Sample{
 		{TimeMS: 0, Total: 10_000_000}, {TimeMS: 1000, Total: 185_500_000}, {TimeMS: 2000, Total: 185_500_000},
 		{TimeMS: 3000, Total: 120_000_000}, {TimeMS: 4000, Total: 320_900_000}}}
-	o := Options{Trace: tr, Speed: 50, Base: 100_000_000, NoTHP: true}
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	o := Options{Trace: tr, Speed: 50, Base: 100_000_000, NoTHP: true, clock: clk}
 	targets, err := Targets(tr, o.Base)
 	if err != nil {
 		t.Fatal(err)
@@ -42,17 +72,11 @@ func fakeResult(t *testing.T, events string, ps *os.ProcessState, answers int, r
 	})
 	g := (&cgroup.FS{Root: root}).Group("memqos-replay-1")
 	res := o.newResult(g, targets)
-	res.PageSize = 4096
-	latencies := []time.Duration{41 * time.Millisecond, 52500 * time.Microsecond, 3 * time.Microsecond, 800 * time.Microsecond, 3 * time.Millisecond}
-	lateness := []time.Duration{0, 0, 12500 * time.Microsecond, 0, 100 * time.Microsecond}
-	for i := range answers {
-		res.add(i, Reply{Kind: 'A', Footprint: Pages(targets[i], 4096) * 4096, Latency: latencies[i]}, lateness[i])
+	latencies := []time.Duration{41500 * time.Microsecond, 52500 * time.Microsecond, 3 * time.Microsecond, 800 * time.Microsecond, 3 * time.Millisecond}
+	runErr := o.drive(context.Background(), fakeWorker(clk, latencies, answers), targets, res)
+	if (runErr != nil) != (answers < len(targets)) {
+		t.Errorf("drive = %v after %d answers", runErr, answers)
 	}
-	res.SamplesReplayed = answers
-	res.SetupS = 0.0415
-	res.WallS = 0.0832
-	res.Lateness = newLateness(lateness[1:answers])
-	res.LatencyBoundS = seconds(latencyBound(DueTimes(tr, o.Speed)[1:], res.Events[1:]))
 	o.finish(res, g, cgroup.MemoryEvents{Max: 2}, ps, runErr, false)
 	return res
 }
@@ -63,19 +87,16 @@ func TestResultGolden(t *testing.T) {
 		events  string
 		script  string
 		answers int
-		runErr  error
 		status  Status
 	}{
-		{"completed", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\noom_group_kill 0\n", "exit 0", 5, nil, Completed},
-		{"oom_killed", "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n", "kill -KILL $$", 4,
-			errors.New("sample 4 (target 420900000 bytes): worker exited"), OOMKilled},
+		{"completed", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\noom_group_kill 0\n", "exit 0", 5, Completed},
+		{"oom_killed", "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n", "kill -KILL $$", 4, OOMKilled},
 		// A SIGKILL without an OOM kill is a failure, not an OOM kill.
-		{"killed", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\noom_group_kill 0\n", "kill -KILL $$", 4,
-			errors.New("sample 4 (target 420900000 bytes): worker exited"), WorkerFailed},
+		{"killed", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\noom_group_kill 0\n", "kill -KILL $$", 4, WorkerFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := fakeResult(t, tt.events, exitOf(t, tt.script), tt.answers, tt.runErr)
+			res := fakeResult(t, tt.events, exitOf(t, tt.script), tt.answers)
 			if res.Status != tt.status || res.OOMKilled != (tt.status == OOMKilled) {
 				t.Errorf("status %s, oom_killed %v; want %s", res.Status, res.OOMKilled, tt.status)
 			}

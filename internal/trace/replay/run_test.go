@@ -8,11 +8,14 @@ import (
 	"testing"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace"
 )
 
 // TestRunErrors checks that bad options, traces and groups fail before
-// anything runs: the command builder must never be called.
+// anything runs: the command builder must never be called. The options
+// are otherwise good, down to a fake group with the files Run reads before
+// it starts the worker, so each case fails only by its own check.
 func TestRunErrors(t *testing.T) {
 	good := &trace.Trace{Name: "x", Samples: []trace.Sample{{TimeMS: 0, Total: 1}, {TimeMS: 10, Total: 2}}}
 	backwards := &trace.Trace{Name: "x", Samples: []trace.Sample{{TimeMS: 10, Total: 1}, {TimeMS: 5, Total: 2}}}
@@ -33,8 +36,9 @@ func TestRunErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			root := testutil.FakeCgroupTree(t, map[string]string{"g/memory.events": "oom_kill 0\n"})
 			o := Options{
-				FS: &cgroup.FS{Root: t.TempDir()}, Trace: good, Speed: 50, Base: 100,
+				FS: &cgroup.FS{Root: root}, Trace: good, Speed: 50, Base: 100, Group: "g",
 				Command: func([]string) *exec.Cmd { t.Fatal("the worker was started"); return nil },
 			}
 			tt.edit(&o)

@@ -70,6 +70,7 @@ func TestServeBadTarget(t *testing.T) {
 }
 
 func TestServeNoTHP(t *testing.T) {
+	restoreTHP(t) // Serve disables THP for the test binary
 	var out bytes.Buffer
 	if err := Serve(strings.NewReader(""), &out, true); err != nil {
 		t.Fatal(err)
