@@ -12,7 +12,8 @@
 //
 // The C sources are in c/; bpf2go output is committed. Loading and
 // attaching needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and kernel
-// BTF. A Detector and its Attachments are safe for concurrent use.
+// BTF. Neither a Detector nor its Attachments are safe for concurrent
+// use: callers serialise their calls.
 //
 // Errors: ErrNotSupported (from internal/kernel) means the kernel lacks a
 // feature; an *AttachError carries the errno of a refused attachment, such
