@@ -207,3 +207,26 @@ func TestOpenDefaultRoot(t *testing.T) {
 	}
 	t.Logf("as expected: %v", err)
 }
+
+// TestGroupPaths checks that a group is found by its full path below the
+// root as well as by its path relative to the root.
+func TestGroupPaths(t *testing.T) {
+	fsys := &cgroup.FS{Root: "/sys/fs/cgroup"}
+	tests := []struct{ path, name string }{
+		{"a/b", "/a/b"},
+		{"/a/b", "/a/b"},
+		{"/sys/fs/cgroup/a/b", "/a/b"},
+		{"/sys/fs/cgroup/a/b/", "/a/b"},
+		{"/sys/fs/cgroup", "/"},
+		{"", "/"},
+		// Not below the root: a path relative to it.
+		{"/sys/fs/cgroupx/a", "/sys/fs/cgroupx/a"},
+		{"sys/fs/cgroup/a", "/sys/fs/cgroup/a"},
+	}
+	for _, tt := range tests {
+		g := fsys.Group(tt.path)
+		if g.Name() != tt.name || g.Path() != filepath.Join("/sys/fs/cgroup", tt.name) {
+			t.Errorf("Group(%q) = %s (%s); want %s", tt.path, g.Name(), g.Path(), tt.name)
+		}
+	}
+}

@@ -270,3 +270,29 @@ func TestRealPermissionDenied(t *testing.T) {
 		t.Fatalf("memory.max changed to %v, %v", l, err)
 	}
 }
+
+// TestRealCreateEnabled creates a group two levels below a fresh one:
+// every group on the way enables memory for its children, so the new
+// group has memory control.
+func TestRealCreateEnabled(t *testing.T) {
+	g := testutil.Cgroup(t)
+	fsys := &cgroup.FS{Root: cgroup.DefaultRoot}
+	leaf, err := fsys.CreateEnabled(g.Path() + "/a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leaf.Name() != g.Name()+"/a/b" {
+		t.Errorf("created %s", leaf.Name())
+	}
+	if _, err := leaf.MemoryCurrent(); err != nil {
+		t.Errorf("no memory control in the new group: %v", err)
+	}
+	for _, p := range []*cgroup.Group{g, g.Child("a")} {
+		if ctrls, err := p.SubtreeControl(); err != nil || !slices.Contains(ctrls, "memory") {
+			t.Errorf("%s enables %v for its children (%v); want memory", p.Name(), ctrls, err)
+		}
+	}
+	if again, err := fsys.CreateEnabled(leaf.Name()); err != nil || again.Name() != leaf.Name() {
+		t.Errorf("CreateEnabled of an existing group = %v, %v", again, err)
+	}
+}
