@@ -62,26 +62,3 @@ func TestTraceRecordUsage(t *testing.T) {
 		})
 	}
 }
-
-func TestTraceRecordCommandMissing(t *testing.T) {
-	dir := t.TempDir()
-	plain := filepath.Join(dir, "plain")
-	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, cmd string
-		code      int
-	}{
-		{"not found", "memqos-no-such-command", exitNotFound},
-		{"not executable", plain, exitCannotExecute},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI("trace", "record", "-o", filepath.Join(dir, "t.json"), "--", tt.cmd)
-			if code != tt.code || !strings.Contains(stderr, tt.cmd) {
-				t.Errorf("exit %d, stderr %q; want %d naming the command", code, stderr, tt.code)
-			}
-		})
-	}
-}

@@ -15,17 +15,6 @@ import (
 	"github.com/memqos/memqos/internal/testutil"
 )
 
-// ended runs a shell script and returns how it ended.
-func ended(t *testing.T, script string) *os.ProcessState {
-	t.Helper()
-	cmd := exec.Command("sh", "-c", script)
-	var exit *exec.ExitError
-	if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
-		t.Fatal(err)
-	}
-	return cmd.ProcessState
-}
-
 func TestStatusOf(t *testing.T) {
 	tests := []struct {
 		script string
@@ -39,7 +28,7 @@ func TestStatusOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			got := StatusOf(ended(t, tt.script))
+			got := StatusOf(testutil.Exited(t, tt.script))
 			if got != tt.want || got.SignalName() != tt.name {
 				t.Errorf("StatusOf = %+v (%q); want %+v (%q)", got, got.SignalName(), tt.want, tt.name)
 			}

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -65,4 +66,16 @@ func MapTouched(n int) ([]byte, error) {
 		b[i] = 1
 	}
 	return b, nil
+}
+
+// Exited runs script with sh -c and returns how the shell ended, for tests
+// of code that reads a process's end.
+func Exited(t testing.TB, script string) *os.ProcessState {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	var exit *exec.ExitError
+	if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState
 }

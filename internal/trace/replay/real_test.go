@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,10 +173,8 @@ func TestRealWorkerNoTHP(t *testing.T) {
 		t.Run(strconv.FormatBool(noTHP), func(t *testing.T) {
 			cmd := testutil.HelperCommand(t, "worker", WorkerArgs(noTHP)...)
 			cmd.Stdout = nil
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
+			input, stdin := io.Pipe() // the worker waits for input until stdin closes
+			cmd.Stdin = input
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -17,17 +15,6 @@ import (
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace"
 )
-
-// exitOf runs a shell command and returns how it ended.
-func exitOf(t *testing.T, script string) *os.ProcessState {
-	t.Helper()
-	cmd := exec.Command("sh", "-c", script)
-	var exit *exec.ExitError
-	if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
-		t.Fatal(err)
-	}
-	return cmd.ProcessState
-}
 
 // fakeWorker answers targets as the worker does, with fixed latencies,
 // which it spends on clk. After answers answers its output ends and its
@@ -96,7 +83,7 @@ func TestResultGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := fakeResult(t, tt.events, exitOf(t, tt.script), tt.answers)
+			res := fakeResult(t, tt.events, testutil.Exited(t, tt.script), tt.answers)
 			if res.Status != tt.status || res.OOMKilled != (tt.status == OOMKilled) {
 				t.Errorf("status %s, oom_killed %v; want %s", res.Status, res.OOMKilled, tt.status)
 			}
