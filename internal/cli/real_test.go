@@ -114,40 +114,45 @@ func waitPopulated(t *testing.T, g *cgroup.Group) {
 
 // checkCtrlC runs memqos with the arguments args gives for a shell script
 // that counts the SIGINTs it gets, in a process group of its own as a
-// terminal's foreground job. It sends SIGINT to the process group, as the
-// terminal does on Ctrl-C, then SIGTERM to memqos alone. The command must
-// get SIGINT once (from the "terminal", not again from memqos), memqos
-// must outlive it, and SIGTERM must be forwarded. It returns memqos's
-// stdout.
-func checkCtrlC(t *testing.T, args func(script string) []string) string {
+// terminal's foreground job. First it sends SIGINT to memqos alone: memqos
+// must not forward it, since a terminal's Ctrl-C reaches the command
+// directly, and forwarding delivers it twice. (Two SIGINTs that arrive
+// together merge into one, so counting after a Ctrl-C alone could not
+// tell.) Then it sends SIGINT to the process group, as the terminal does:
+// the command gets it once and memqos outlives it. Last, SIGTERM to
+// memqos alone must be forwarded.
+func checkCtrlC(t *testing.T, args func(script string) []string) {
 	dir := t.TempDir()
 	ints, ready := filepath.Join(dir, "ints"), filepath.Join(dir, "ready")
 	script := fmt.Sprintf("trap 'echo INT >> %s' INT; echo > %s; while :; do sleep 0.05; done", ints, ready)
 	cmd := exec.Command(testutil.Memqos(t), args(script)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stdout strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
 	waitFile(t, ready)
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
+	signal := func(pid int, sig syscall.Signal) {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Fatal(err)
+		}
 	}
-	waitFile(t, ints)
-	// Not a timed assertion: a second SIGINT, forwarded by memqos, would
-	// come within microseconds; this gives it time to show.
+	signal(cmd.Process.Pid, syscall.SIGINT)
+	// Not a timed assertion: a forwarded SIGINT comes within microseconds,
+	// and this gives it time to show; it can only let a failure pass.
 	time.Sleep(time.Second)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if b, _ := os.ReadFile(ints); len(b) > 0 {
+		t.Errorf("memqos forwarded a SIGINT sent to it alone")
 	}
+	signal(-cmd.Process.Pid, syscall.SIGINT)
+	waitFile(t, ints)
+	signal(cmd.Process.Pid, syscall.SIGTERM)
 	cmd.Wait()
 	b, _ := os.ReadFile(ints)
 	if n := strings.Count(string(b), "INT"); n != 1 || cmd.ProcessState.ExitCode() != 143 {
 		t.Errorf("the command got SIGINT %d times, memqos exited %d; want once, and 143 from the forwarded SIGTERM", n, cmd.ProcessState.ExitCode())
 	}
-	return stdout.String()
 }
 
 func TestRealRunCtrlC(t *testing.T) {
@@ -286,6 +291,37 @@ func TestRealTraceRecordCLI(t *testing.T) {
 			}
 			if tr.Name != "sh" || tr.Source != "memqos record: sh -c "+tt.script || tr.IntervalMS != 50 || len(tr.Samples) < 1 {
 				t.Errorf("trace %q, source %q, interval %d, %d samples", tr.Name, tr.Source, tr.IntervalMS, len(tr.Samples))
+			}
+		})
+	}
+}
+
+// TestRealTraceReplayInterrupted stops a replay with SIGINT and SIGTERM:
+// memqos writes the result and exits with 128+N, as a shell reports a
+// process signal N ended.
+func TestRealTraceReplayInterrupted(t *testing.T) {
+	fsys := realFS(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "r.json")
+			cmd := exec.Command(testutil.Memqos(t), "trace", "replay", "builtin:dask__dask-11628", "--speed", "0.01", "-o", out)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			waitPopulated(t, fsys.Group(fmt.Sprintf("memqos-replay-%d", cmd.Process.Pid)))
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			var res struct{ Status string }
+			b, err := os.ReadFile(out)
+			if err == nil {
+				err = json.Unmarshal(b, &res)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) || res.Status != "interrupted" {
+				t.Errorf("exit %d, status %q (%v); want %d, interrupted", code, res.Status, err, 128+int(sig))
 			}
 		})
 	}
