@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/memqos/memqos/internal/proc"
+	"github.com/spf13/cobra"
 )
 
 // Exit statuses of every memqos command: the table in README.md. Commands
@@ -68,4 +69,22 @@ func exitCode(err error, stderr io.Writer) int {
 		return start.Code
 	}
 	return exitMemqos
+}
+
+// newChildCmd returns a hidden command that memqos re-executes itself as,
+// for a child process of its own: it passes its arguments unparsed to main
+// and exits with main's status.
+func newChildCmd(use, short string, main func(args []string) int) *cobra.Command {
+	return &cobra.Command{
+		Use:                use,
+		Short:              short,
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if code := main(args); code != 0 {
+				return &ExitError{Code: code}
+			}
+			return nil
+		},
+	}
 }

@@ -113,16 +113,5 @@ func writeSelftestTable(w io.Writer, results []selftest.Result) error {
 }
 
 func newSelftestWorkloadCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:                workloadCmd + " FILE SIZE READS",
-		Short:              "Run one selftest child workload (used by memqos selftest)",
-		Hidden:             true,
-		DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, args []string) error {
-			if code := selftest.WorkloadMain(args); code != 0 {
-				return &ExitError{Code: code}
-			}
-			return nil
-		},
-	}
+	return newChildCmd(workloadCmd+" FILE SIZE READS", "Run one selftest child workload (used by memqos selftest)", selftest.WorkloadMain)
 }

@@ -194,18 +194,10 @@ func interruptedCode(ctx context.Context) int {
 }
 
 func newTraceReplayWorkerCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:                replayWorkerCmd + " [no-thp]",
-		Short:              "Run the worker of memqos trace replay (protocol on stdin and stdout)",
-		Hidden:             true,
-		DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, args []string) error {
+	return newChildCmd(replayWorkerCmd+" [no-thp]", "Run the worker of memqos trace replay (protocol on stdin and stdout)",
+		func(args []string) int {
 			// Default signal actions: the controller may kill the worker.
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
-			if code := replay.WorkerMain(args); code != 0 {
-				return &ExitError{Code: code}
-			}
-			return nil
-		},
-	}
+			return replay.WorkerMain(args)
+		})
 }

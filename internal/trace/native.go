@@ -166,30 +166,44 @@ func withIndex(item string, i int, err error) error {
 }
 
 func decodeSample(raw json.RawMessage) (Sample, error) {
-	var w wireSample
-	if err := decodeStrict(raw, &w); err != nil {
+	w, err := decodeItem(raw, func(w *wireSample) []required {
+		return []required{{"t_ms", w.TimeMS != nil}, {"total", w.Total != nil}}
+	})
+	if err != nil {
 		return Sample{}, err
-	}
-	if w.TimeMS == nil {
-		return Sample{}, &FieldError{Field: "t_ms", Err: ErrMissing}
-	}
-	if w.Total == nil {
-		return Sample{}, &FieldError{Field: "total", Err: ErrMissing}
 	}
 	return Sample{TimeMS: *w.TimeMS, Total: *w.Total, Anon: w.Anon, File: w.File,
 		MemoryEvents: w.MemoryEvents, Pressure: w.Pressure}, nil
 }
 
 func decodeEvent(raw json.RawMessage) (Event, error) {
-	var w wireEvent
-	if err := decodeStrict(raw, &w); err != nil {
+	w, err := decodeItem(raw, func(w *wireEvent) []required {
+		return []required{{"t_ms", w.TimeMS != nil}, {"kind", w.Kind != nil}}
+	})
+	if err != nil {
 		return Event{}, err
 	}
-	if w.TimeMS == nil {
-		return Event{}, &FieldError{Field: "t_ms", Err: ErrMissing}
-	}
-	if w.Kind == nil {
-		return Event{}, &FieldError{Field: "kind", Err: ErrMissing}
-	}
 	return Event{TimeMS: *w.TimeMS, Kind: *w.Kind, Text: w.Text}, nil
+}
+
+// required names a required field of an item, and says whether the input
+// has it.
+type required struct {
+	name    string
+	present bool
+}
+
+// decodeItem decodes raw strictly into a W, then fails with ErrMissing, in
+// a *FieldError, for the first of fields(w) that is not present.
+func decodeItem[W any](raw json.RawMessage, fields func(*W) []required) (W, error) {
+	var w W
+	if err := decodeStrict(raw, &w); err != nil {
+		return w, err
+	}
+	for _, f := range fields(&w) {
+		if !f.present {
+			return w, &FieldError{Field: f.name, Err: ErrMissing}
+		}
+	}
+	return w, nil
 }
