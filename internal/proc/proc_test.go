@@ -170,3 +170,16 @@ func TestRealStartErrors(t *testing.T) {
 		t.Errorf("Run = %+v, %v; want 143", st, err)
 	}
 }
+
+func TestSignalContext(t *testing.T) {
+	ctx, stop := SignalContext(context.Background(), syscall.SIGUSR1)
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	var se *SignalError
+	if !errors.As(context.Cause(ctx), &se) || se.Signal != syscall.SIGUSR1 || se.ExitCode() != 128+10 || se.Error() != "user defined signal 1 signal received" {
+		t.Errorf("cause %v; want SIGUSR1, exit code 138", context.Cause(ctx))
+	}
+}

@@ -56,7 +56,7 @@ func Run(g *cgroup.Group, c *exec.Cmd) (Status, error) {
 // SignalError is the cause of a context that SignalContext canceled.
 type SignalError struct{ Signal syscall.Signal }
 
-func (e *SignalError) Error() string { return e.Signal.String() + " received" }
+func (e *SignalError) Error() string { return e.Signal.String() + " signal received" }
 
 // ExitCode is the exit status a shell reports for a process the signal
 // ended: 128+N.

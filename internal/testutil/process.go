@@ -3,7 +3,6 @@ package testutil
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -21,21 +20,10 @@ func AssertNoProcess(t testing.TB, tag string) {
 	}
 }
 
-// BuildMemqos builds a static memqos binary, as scripts/setup does, and
-// returns its path. It needs the Go toolchain, so tests that run memqos in
-// a qemu guest from the host use it.
+// BuildMemqos returns a static memqos binary built from this tree, as
+// scripts/setup builds it, for tests that run memqos in a qemu guest from
+// the host. It is Memqos, whose binary is static too.
 func BuildMemqos(t testing.TB) string {
 	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "memqos")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/memqos")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build memqos: %v: %s", err, out)
-	}
-	return bin
+	return Memqos(t)
 }
