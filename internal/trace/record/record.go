@@ -29,7 +29,8 @@ type Options struct {
 	Name string
 	// Interval is the sampling interval; 0 means DefaultInterval.
 	Interval time.Duration
-	// Signals are forwarded to the command while it runs; nil is none.
+	// Signals are forwarded to the command while it runs, but for SIGINT
+	// (see proc.Forward); nil is none.
 	Signals <-chan os.Signal
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
