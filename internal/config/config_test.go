@@ -160,6 +160,7 @@ func TestSizes(t *testing.T) {
 // TestExamples checks that every example in configs/ parses, and that
 // Marshal writes what Parse reads back.
 func TestExamples(t *testing.T) {
+	testutil.Require(t, testutil.Source)
 	root, err := testutil.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

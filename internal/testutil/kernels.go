@@ -9,6 +9,19 @@ import (
 	"testing"
 )
 
+// Source means the source tree (go.mod, configs/) is at hand, as on the
+// host; the guest tier has only test binaries.
+const Source Feature = "source"
+
+func probeSource() error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	_, err = os.Stat(filepath.Join(root, "configs"))
+	return err
+}
+
 // SharedTraces means the 45 podman-stats traces are in
 // ../shared/traces/agent-haiku beside the repository.
 const SharedTraces Feature = "traces"

@@ -45,7 +45,8 @@ var baseProbes = map[Feature]func() error{
 		_, err := cgroup.Open("")
 		return err
 	},
-	Qemu: probeQemu,
+	Qemu:   probeQemu,
+	Source: probeSource,
 	SharedTraces: func() error {
 		_, err := sharedTraceFiles()
 		return err
