@@ -52,7 +52,12 @@ const treeMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_
 // reports every group that exists when watching starts as Created first,
 // then each change. A group that appears is watched before its children are
 // listed, so children created in between are not missed, and each path is
-// reported Created once until it is reported Removed. If the kernel's event
+// reported Created once until it is reported Removed. inotify is not
+// recursive, so a group is watched only once the goroutine has handled its
+// creation: a group removed before then is still reported (Created, then
+// Removed), but groups created and removed inside it meanwhile are not. The
+// goroutine's lag is a few milliseconds (see the guest test's log) unless
+// the receiver falls behind. If the kernel's event
 // queue overflows (IN_Q_OVERFLOW), the watcher lists the whole tree again
 // and reports the differences, so no change is lost: a group created and
 // removed while the queue was full is not reported at all.

@@ -36,11 +36,29 @@ func next(t *testing.T, w *cgroup.TreeWatcher) cgroup.TreeEvent {
 // collect receives n events and counts them by kind and path.
 func collect(t *testing.T, w *cgroup.TreeWatcher, n int) map[cgroup.TreeEvent]int {
 	t.Helper()
-	got := make(map[cgroup.TreeEvent]int)
-	for range n {
-		got[next(t, w)]++
+	got, err := collectUpTo(w, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return got
+}
+
+// collectUpTo receives up to n events and counts them by kind and path. It
+// returns what it got and an error if fewer came.
+func collectUpTo(w *cgroup.TreeWatcher, n int) (map[cgroup.TreeEvent]int, error) {
+	got := make(map[cgroup.TreeEvent]int)
+	for i := range n {
+		select {
+		case ev, ok := <-w.Events():
+			if !ok {
+				return got, fmt.Errorf("Events closed after %d of %d events: %v", i, n, w.Err())
+			}
+			got[ev]++
+		case <-time.After(hang):
+			return got, fmt.Errorf("%d of %d events within %v", i, n, hang)
+		}
+	}
+	return got, nil
 }
 
 // quiet fails t if w reports anything within d.
