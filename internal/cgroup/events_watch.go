@@ -2,7 +2,6 @@ package cgroup
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -112,7 +111,9 @@ func (w *EventsWatcher) read() {
 	buf := make([]byte, inotifyBufSize)
 	for {
 		if _, err := w.in.read(buf); err != nil {
-			if !errors.Is(err, os.ErrClosed) {
+			select {
+			case <-w.done: // closed by Close
+			default:
 				w.readEr = err
 			}
 			return

@@ -141,12 +141,22 @@ var errStopped = errors.New("watcher closed")
 // run is the watcher's goroutine.
 func (w *TreeWatcher) run() {
 	err := w.loop()
-	if errors.Is(err, errStopped) || errors.Is(err, os.ErrClosed) {
-		err = nil
+	if w.stopped() || errors.Is(err, errStopped) {
+		err = nil // whatever failed, failed because Close closed the fd
 	}
 	w.err = err
 	close(w.events)
 	close(w.ended)
+}
+
+// stopped reports whether Close has been called.
+func (w *TreeWatcher) stopped() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (w *TreeWatcher) loop() error {
