@@ -30,8 +30,8 @@ type EventsWatcher struct {
 	once   sync.Once
 	wg     sync.WaitGroup
 	ended  chan struct{}
-	err    error // why the watcher ended; written before ended is closed
-	readEr error // why the inotify reader ended; written before kicks is closed
+	result result // why the watcher ended
+	readEr error  // why the inotify reader ended; written before kicks is closed
 }
 
 // WatchMemoryEvents starts watching g's memory.events, which counts events
@@ -77,14 +77,7 @@ func (w *EventsWatcher) C() <-chan MemoryEvents { return w.c }
 
 // Err returns why the watcher ended on its own, or nil. It is meaningful
 // once C is closed.
-func (w *EventsWatcher) Err() error {
-	select {
-	case <-w.ended:
-		return w.err
-	default:
-		return nil
-	}
-}
+func (w *EventsWatcher) Err() error { return w.result.get() }
 
 // Close stops the watcher and closes C. It returns once both goroutines
 // have ended. Differences not yet received are dropped.
@@ -139,12 +132,12 @@ func (w *EventsWatcher) run(last MemoryEvents) {
 		select {
 		case _, ok := <-w.kicks:
 			if !ok {
-				w.err = w.readEr
+				w.result.set(w.readEr)
 				return
 			}
 			now, err := w.g.memoryEvents(w.name)
 			if err != nil {
-				w.err = err
+				w.result.set(err)
 				w.stop()
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -164,3 +165,23 @@ func (p *poller) wake() {
 
 // close closes the eventfd. No wait may be running.
 func (p *poller) close() error { return unix.Close(p.wakeFD) }
+
+// result holds why a watcher's goroutine ended. The goroutine sets it
+// before it closes its channel, so a receiver that saw the channel closed
+// reads the final value. Safe for concurrent use.
+type result struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (r *result) set(err error) {
+	r.mu.Lock()
+	r.err = err
+	r.mu.Unlock()
+}
+
+func (r *result) get() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}

@@ -38,13 +38,13 @@ const (
 // an OS thread while it waits. C and Err are safe to call from any
 // goroutine; Close is safe to call from any goroutine, any number of times.
 type PSITrigger struct {
-	path  string
-	fd    int
-	p     *poller
-	c     chan time.Time
-	once  sync.Once
-	ended chan struct{}
-	err   error // why the trigger ended; written before ended is closed
+	path   string
+	fd     int
+	p      *poller
+	c      chan time.Time
+	once   sync.Once
+	ended  chan struct{}
+	result result // why the trigger ended
 }
 
 // WatchPressure creates a PSI trigger on g's resource.pressure file
@@ -138,14 +138,7 @@ func (t *PSITrigger) C() <-chan time.Time { return t.c }
 
 // Err returns why the trigger ended on its own, or nil. It is meaningful
 // once C is closed.
-func (t *PSITrigger) Err() error {
-	select {
-	case <-t.ended:
-		return t.err
-	default:
-		return nil
-	}
-}
+func (t *PSITrigger) Err() error { return t.result.get() }
 
 // Close removes the trigger and closes C. It returns once the goroutine
 // has ended.
@@ -167,7 +160,7 @@ func (t *PSITrigger) run() {
 	for {
 		revents, woken, err := t.p.wait()
 		if err != nil {
-			t.err = fmt.Errorf("psi trigger on %s: %w", t.path, err)
+			t.result.set(fmt.Errorf("psi trigger on %s: %w", t.path, err))
 			return
 		}
 		if woken {
@@ -176,7 +169,7 @@ func (t *PSITrigger) run() {
 		// A live trigger reports POLLPRI alone; POLLERR means the kernel
 		// has no trigger on this file (any more).
 		if revents&unix.POLLPRI == 0 || revents&(unix.POLLERR|unix.POLLNVAL) != 0 {
-			t.err = &FileError{Op: "poll", Path: t.path, Err: fmt.Errorf("revents %#x", revents), Hint: "the trigger is gone: was the group removed?"}
+			t.result.set(&FileError{Op: "poll", Path: t.path, Err: fmt.Errorf("revents %#x", revents), Hint: "the trigger is gone: was the group removed?"})
 			return
 		}
 		t.notify(time.Now())

@@ -75,7 +75,7 @@ type TreeWatcher struct {
 	done   chan struct{}
 	once   sync.Once
 	ended  chan struct{}
-	err    error // why the watcher ended; written before ended is closed
+	result result // why the watcher ended
 
 	// Owned by the reading goroutine.
 	wds   map[int]string // watch descriptor → path
@@ -113,14 +113,7 @@ func (w *TreeWatcher) Events() <-chan TreeEvent { return w.events }
 // Err returns why the watcher ended on its own (for example, the watched
 // group was removed, or no more inotify watches could be added), or nil. It
 // is meaningful once Events is closed.
-func (w *TreeWatcher) Err() error {
-	select {
-	case <-w.ended:
-		return w.err
-	default:
-		return nil
-	}
-}
+func (w *TreeWatcher) Err() error { return w.result.get() }
 
 // Close stops the watcher, closes Events and releases the inotify instance.
 // It returns once the watcher's goroutine has ended. Events not yet received
@@ -144,7 +137,7 @@ func (w *TreeWatcher) run() {
 	if w.stopped() || errors.Is(err, errStopped) {
 		err = nil // whatever failed, failed because Close closed the fd
 	}
-	w.err = err
+	w.result.set(err)
 	close(w.events)
 	close(w.ended)
 }
