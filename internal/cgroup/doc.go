@@ -17,7 +17,13 @@
 //     rule;
 //   - [fs.ErrPermission]: the caller may not write the file (needs root or a
 //     delegated subtree);
-//   - [fs.ErrNotExist]: the group does not exist.
+//   - [fs.ErrNotExist]: the group does not exist;
+//   - [ErrNotSupported]: the kernel lacks a feature, such as PSI or iocost;
+//   - [ErrInvalidTrigger]: a PSI trigger's arguments break the kernel's rules.
+//
+// [FS.WatchTree], [Group.WatchPressure] and [Group.WatchMemoryEvents] deliver
+// kernel notifications (inotify, PSI triggers) on channels, each from its own
+// goroutine, until Close.
 //
 // Methods on [Group] are safe for concurrent use: a Group holds no state but
 // its path, and every call is a separate read or write of a cgroup file.
