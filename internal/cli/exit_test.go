@@ -20,6 +20,10 @@ func TestExitTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.json")
+	badCfg := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badCfg, []byte("classes:\n  - {name: a, priority: sideways}\n"), 0o644)
+	goodCfg := filepath.Join(dir, "good.yaml")
+	os.WriteFile(goodCfg, []byte("classes:\n  - {name: high, priority: high}\n  - {name: low, priority: low}\n"), 0o644)
 	tests := []struct {
 		name   string
 		args   []string
@@ -40,7 +44,7 @@ func TestExitTable(t *testing.T) {
 		{"record: no command", []string{"trace", "record", "-o", out}, exitNotFound, "memqos: no command given\n"},
 		{"record: not found", []string{"trace", "record", "-o", out, "memqos-no-such-command", "-l"}, exitNotFound, "memqos: command not found: memqos-no-such-command\n"},
 		{"record: not executable", []string{"trace", "record", "-o", out, plain}, exitCannotExecute, "memqos: cannot execute " + plain + ": permission denied\n"},
-		{"run: no group", []string{"run", "true"}, exitMemqos, `required flag(s) "cgroup" not set`},
+		{"run: no group", []string{"run", "true"}, exitMemqos, "give --cgroup PATH or --class NAME"},
 		{"run: unknown flag", []string{"run", "--cgroup", "x", "--bogus", "true"}, exitMemqos, "unknown flag: --bogus"},
 		{"run: no command", []string{"run", "--cgroup", "x"}, exitNotFound, "memqos: no command given\n"},
 		{"run: empty command", []string{"run", "--cgroup", "x", "--", ""}, exitNotFound, "memqos: no command given\n"},
@@ -54,6 +58,13 @@ func TestExitTable(t *testing.T) {
 		{"selftest: cannot run", []string{"selftest", "--dir", filepath.Join(dir, "none")}, exitMemqos, "memqos: "},
 		{"vm run: no command", []string{"vm", "run", "--kernel", filepath.Join(dir, "bzImage")}, exitNotFound, "memqos: no command given\n"},
 		{"vm run: no kernel", []string{"vm", "run", "--kernel", filepath.Join(dir, "bzImage"), "true", "-l"}, exitMemqos, "memqos: "},
+		{"daemon: no config", []string{"daemon"}, exitMemqos, `required flag(s) "config" not set`},
+		{"daemon: bad config", []string{"daemon", "--config", badCfg}, exitMemqos, `classes[0].priority: "sideways" is not high or low (line 2)`},
+		{"daemon: missing config", []string{"daemon", "--config", filepath.Join(dir, "none.yaml")}, exitMemqos, "no such file"},
+		{"status: no daemon", []string{"status", "--state", filepath.Join(dir, "state.json")}, exitMemqos, "no memqos daemon answers on " + filepath.Join(dir, "state.json.sock")},
+		{"run: class and cgroup", []string{"run", "--class", "low", "--cgroup", "x", "true"}, exitMemqos, "were all set"},
+		{"run: class without config", []string{"run", "--class", "low", "--config", filepath.Join(dir, "none.yaml"), "true"}, exitMemqos, "no such file"},
+		{"run: unknown class", []string{"run", "--class", "mid", "--config", goodCfg, "true"}, exitMemqos, `has no class "mid" (it has high, low)`},
 		{"vm kernel: unknown", []string{"vm", "kernel", "bogus"}, exitMemqos, `unknown kernel "bogus"`},
 	}
 	for _, tt := range tests {

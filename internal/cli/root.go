@@ -78,6 +78,8 @@ run, trace record and vm run exit with CMD's own status otherwise.`,
 		newProbeCmd(g),
 		newRunCmd(g),
 		newSelftestCmd(g),
+		newDaemonCmd(g),
+		newStatusCmd(g),
 		newSelftestWorkloadCmd(),
 	)
 	return root

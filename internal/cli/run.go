@@ -14,13 +14,14 @@ import (
 type runFlags struct {
 	path, root    string
 	create, noTHP bool
+	class, config string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run --cgroup PATH [--create] [--no-thp] CMD [ARGS...]",
-		Short: "Start a command directly inside a cgroup, optionally without THP",
+		Use:   "run (--cgroup PATH [--create] | --class NAME [--config FILE]) [--no-thp] CMD [ARGS...]",
+		Short: "Start a command directly inside a cgroup or a class, optionally without THP",
 		Long: `Start CMD directly inside the cgroup v2 group PATH, so that every page it
 allocates is charged there, wait for it, and exit with its status (128+N if
 killed by signal N). PATH is the group's full path (/sys/fs/cgroup/a/b) or
@@ -31,6 +32,13 @@ The group must have the memory controller. --create creates a missing
 group and its parents, enabling memory, and every controller the parent
 has, in the cgroup.subtree_control of each group above it; it fails with
 an error naming the group where that is impossible.
+
+--class NAME runs CMD in a new child group of the class NAME of the daemon
+configuration --config (default /etc/memqos/memqos.yaml):
+ROOT/NAME/memqos-run-PID, created with the class's memory_max and removed
+when CMD exits. It works whether or not the daemon runs; a running daemon
+picks the new group up as a member of the class. If CMD is OOM-killed,
+memqos says so in one line: its peak, the limit it hit, and what to do.
 
 --no-thp disables transparent huge pages for CMD and everything it starts
 (PR_SET_THP_DISABLE). Use it for LOW workloads: THP faults are charged
@@ -43,6 +51,12 @@ Exit status: CMD's; 125 if memqos failed (no such group, cgroup v1 host, no
 privileges); 126 if CMD cannot be executed; 127 if it is not found.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.class != "" {
+				return runInClass(g, &f, args)
+			}
+			if f.path == "" {
+				return fmt.Errorf("give --cgroup PATH or --class NAME")
+			}
 			return runCommand(&f, args)
 		},
 	}
@@ -52,7 +66,10 @@ privileges); 126 if CMD cannot be executed; 127 if it is not found.`,
 	fl.StringVar(&f.root, "cgroup-root", cgroup.DefaultRoot, "mount point of the cgroup v2 hierarchy")
 	fl.BoolVar(&f.create, "create", false, "create the group, enabling memory for it, if it does not exist")
 	fl.BoolVar(&f.noTHP, "no-thp", false, "disable transparent huge pages for CMD and its children")
-	_ = cmd.MarkFlagRequired("cgroup")
+	fl.StringVar(&f.class, "class", "", "run CMD in a new child group of this class of the daemon's configuration")
+	fl.StringVar(&f.config, "config", defaultConfig, "the daemon's configuration, for --class")
+	cmd.MarkFlagsMutuallyExclusive("cgroup", "class")
+	cmd.MarkFlagsMutuallyExclusive("create", "class")
 	return cmd
 }
 

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/daemon"
+	"github.com/spf13/cobra"
+)
+
+func newDaemonCmd(g *globals) *cobra.Command {
+	var (
+		path   string
+		dry    bool
+		cgRoot string
+	)
+	cmd := &cobra.Command{
+		Use:   "daemon --config FILE [--dry-run]",
+		Short: "Apply a class policy to live cgroups until stopped",
+		Long: `Own the cgroup subtree the configuration names, find the member cgroups of
+each class as they appear (inotify), and keep HIGH classes fast while memory
+is short by slowing LOW classes down: in the kernel with memcg_bpf_ops
+(structops), or with memory.high/low/min (cgroupfs). See docs/config.md.
+
+Every knob memqos changes is first recorded, with its original value, in
+the state file; on SIGTERM or SIGINT, and when a later daemon starts after a
+crash, every knob is restored. SIGHUP reloads the configuration: a file that
+does not parse is rejected and the running configuration stays in force.
+Decisions are logged as JSON on stderr; /metrics, /healthz and /status are
+served on the state file's socket and on metrics.listen.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			fsys, err := cgroup.Open(cgRoot)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: g.level}))
+			d, err := daemon.New(daemon.Options{Config: cfg, FS: fsys, DryRun: dry, Logger: log})
+			if err != nil {
+				return err
+			}
+			return runDaemon(cmd.Context(), d, path, cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&path, "config", "", "configuration file (YAML; see docs/config.md)")
+	f.BoolVar(&dry, "dry-run", false, "log every decision and change nothing")
+	f.StringVar(&cgRoot, "cgroup-root", cgroup.DefaultRoot, "where cgroup v2 is mounted")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+// runDaemon serves and runs d until ctx ends, reloading path on SIGHUP.
+func runDaemon(ctx context.Context, d *daemon.Daemon, path string, cfg *config.Config, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := config.Load(path)
+				if err != nil {
+					log.Error("reload rejected; the running configuration stays in force", "config", path, "err", err.Error())
+					continue
+				}
+				d.Reload(next)
+			}
+		}
+	}()
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(ctx, cfg.Metrics.Listen) }()
+	err := d.Run(ctx)
+	cancel()
+	return errors.Join(err, <-served)
+}

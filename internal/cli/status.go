@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/daemon"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var (
+		asJSON bool
+		state  string
+		path   string
+	)
+	cmd := &cobra.Command{
+		Use:   "status [--json]",
+		Short: "Show the running daemon's classes, members, pressure, changed knobs and counters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path != "" {
+				cfg, err := config.Load(path)
+				if err != nil {
+					return err
+				}
+				state = cfg.State
+			}
+			st, raw, err := fetchStatus(cmd.Context(), daemon.SocketPath(state))
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				_, err := g.stdout.Write(raw)
+				return err
+			}
+			return writeStatus(g.stdout, st)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print the status as JSON")
+	f.StringVar(&state, "state", config.DefaultState, "the daemon's state file (its socket is beside it)")
+	f.StringVar(&path, "config", "", "read the state file's path from this configuration")
+	return cmd
+}
+
+// fetchStatus asks the daemon listening on the unix socket sock.
+func fetchStatus(ctx context.Context, sock string) (daemon.Status, []byte, error) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://memqos/status", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return daemon.Status{}, nil, fmt.Errorf("no memqos daemon answers on %s (is it running, with this state file?): %w", sock, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return daemon.Status{}, nil, err
+	}
+	var st daemon.Status
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, nil, fmt.Errorf("status from %s: %w", sock, err)
+	}
+	return st, raw, nil
+}
+
+func writeStatus(w io.Writer, st daemon.Status) error {
+	fmt.Fprintf(w, "backend %s, root %s, updated %s\n", st.Backend, st.Root, st.Updated.Format(time.RFC3339))
+	fmt.Fprintf(w, "memory %s of %s, contended: %v\n", mib(st.RootUsage), mib(st.RootLimit), st.Contended)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLASS\tPRIORITY\tSTATE\tMEMBER\tUSAGE\tMEMORY.HIGH")
+	for _, c := range st.Classes {
+		state := "-"
+		switch {
+		case c.Pressure:
+			state = "pressure"
+		case c.Delay != "":
+			state = "delay " + c.Delay
+		}
+		if len(c.Members) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t(none)\t\t\n", c.Name, c.Priority, state)
+		}
+		for _, m := range c.Members {
+			high := "max"
+			if m.High != nil {
+				high = mib(*m.High)
+			}
+			if m.Frozen {
+				high += " (frozen)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Priority, state, m.Cgroup, mib(m.Usage), high)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, c := range st.Classes {
+		if len(c.Counters) > 0 {
+			var kv []string
+			for _, k := range sortedKeys(c.Counters) {
+				kv = append(kv, fmt.Sprintf("%s=%d", k, c.Counters[k]))
+			}
+			fmt.Fprintf(w, "counters %s: %s\n", c.Name, strings.Join(kv, " "))
+		}
+	}
+	fmt.Fprintf(w, "knobs changed: %d\n", len(st.Knobs))
+	for _, k := range st.Knobs {
+		fmt.Fprintf(w, "  %s/%s (was %s)\n", k.Cgroup, k.File, k.Original)
+	}
+	return nil
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,276 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/policy"
+)
+
+// fakeBackend records what the daemon asks of a backend, and reports
+// triggers the test sets.
+type fakeBackend struct {
+	mu      sync.Mutex
+	added   []string
+	removed []string
+	last    map[string]time.Time
+	trig    chan trigger
+	closed  bool
+}
+
+func newFake() *fakeBackend {
+	return &fakeBackend{last: map[string]time.Time{}, trig: make(chan trigger, 8)}
+}
+
+func (f *fakeBackend) name() string      { return "fake" }
+func (f *fakeBackend) mode() policy.Mode { return policy.CgroupFS }
+func (f *fakeBackend) add(m *member) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.added = append(f.added, m.path)
+	return nil
+}
+func (f *fakeBackend) remove(m *member) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, m.path)
+	return nil
+}
+func (f *fakeBackend) lift(*member, bool) error          { return nil }
+func (f *fakeBackend) program(policy.Plan) error         { return nil }
+func (f *fakeBackend) triggers() <-chan trigger          { return f.trig }
+func (f *fakeBackend) counters(string) map[string]uint64 { return nil }
+func (f *fakeBackend) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+func (f *fakeBackend) lastTrigger(c string) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last[c]
+}
+func (f *fakeBackend) fire(c string) {
+	f.mu.Lock()
+	f.last[c] = time.Now()
+	f.mu.Unlock()
+	f.trig <- trigger{class: c, at: time.Now()}
+}
+
+// fakeTree makes a cgroup-like tree in a temporary directory: a root
+// with a 1000 MiB limit and the files the daemon reads.
+func fakeTree(t *testing.T) *cgroup.FS {
+	t.Helper()
+	fsys := &cgroup.FS{Root: t.TempDir()}
+	files := map[string]string{
+		"cgroup.controllers": "cpu io memory", "cgroup.subtree_control": "cpu io memory",
+		"memqos/cgroup.controllers": "cpu io memory", "memqos/cgroup.subtree_control": "cpu io memory",
+		"memqos/memory.current": "0", "memqos/memory.max": "1048576000", "memqos/memory.high": "max",
+	}
+	for _, c := range []string{"high", "low"} {
+		files["memqos/"+c+"/cgroup.controllers"] = "cpu io memory"
+		files["memqos/"+c+"/cgroup.subtree_control"] = "cpu io memory"
+	}
+	for rel, content := range files {
+		writeFile(t, filepath.Join(fsys.Root, rel), content)
+	}
+	return fsys
+}
+
+func writeFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addMember makes a member cgroup with usage bytes.
+func addMember(t *testing.T, fsys *cgroup.FS, rel string, usage uint64) {
+	t.Helper()
+	for name, v := range map[string]string{
+		"memory.current": itoa(usage), "memory.high": "max", "memory.low": "0",
+		"cpu.weight": "100", "memory.pressure": "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0",
+		"cgroup.events": "populated 1\nfrozen 0", "cgroup.freeze": "0",
+	} {
+		writeFile(t, filepath.Join(fsys.Root, "memqos", rel, name), v)
+	}
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func read(t *testing.T, fsys *cgroup.FS, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fsys.Root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+const testConfig = `
+root: memqos
+detector: {hold: 500ms, headroom: 100MiB}
+classes:
+  - {name: high, priority: high, protect: low}
+  - {name: low, priority: low, floor: 64MiB, step: 512MiB, cpu_weight: 50}
+`
+
+func newTestDaemon(t *testing.T, fsys *cgroup.FS, be backend, dry bool) (*Daemon, *bytes.Buffer) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(testConfig + "state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	d, err := New(Options{Config: cfg, FS: fsys, Backend: be, DryRun: dry, Machine: 4 << 30,
+		Logger: slog.New(slog.NewJSONHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, &log
+}
+
+// waitFor polls cond until it holds or the test's patience ends.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestDaemonGovernsAndRestores(t *testing.T) {
+	fsys := fakeTree(t)
+	addMember(t, fsys, "high/a", 500<<20)
+	addMember(t, fsys, "low/b", 450<<20)
+	writeFile(t, filepath.Join(fsys.Root, "memqos/memory.current"), itoa(950<<20))
+	be := newFake()
+	d, _ := newTestDaemon(t, fsys, be, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
+	be.fire("high")
+	waitFor(t, "LOW's memory.high to reach its usage", func() bool { return read(t, fsys, "memqos/low/b/memory.high") == itoa(450<<20) })
+	waitFor(t, "HIGH's memory.low to cover its usage", func() bool { return read(t, fsys, "memqos/high/a/memory.low") == itoa(500<<20) })
+	st := d.Status()
+	if !st.Contended || len(st.Knobs) != 3 {
+		t.Errorf("status: contended %v, knobs %+v", st.Contended, st.Knobs)
+	}
+	// A member created later is picked up.
+	addMember(t, fsys, "low/c", 10<<20)
+	waitFor(t, "the new member's cpu.weight", func() bool { return read(t, fsys, "memqos/low/c/cpu.weight") == "50" })
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]string{
+		"memqos/low/b/memory.high": "max", "memqos/low/b/cpu.weight": "100", "memqos/low/c/cpu.weight": "100",
+		"memqos/high/a/memory.low": "0",
+	} {
+		if got := read(t, fsys, rel); got != want {
+			t.Errorf("after stop %s = %q; want %q", rel, got, want)
+		}
+	}
+	if n := len(d.knobs.journal.Entries()); n != 0 {
+		t.Errorf("journal still holds %d entries", n)
+	}
+	if !be.closed {
+		t.Error("backend not closed")
+	}
+}
+
+// TestCrashRestore checks that knobs a killed daemon left changed, as its
+// state file records them, are restored by the next daemon's start.
+func TestCrashRestore(t *testing.T) {
+	fsys := fakeTree(t)
+	addMember(t, fsys, "low/b", 100<<20)
+	state := filepath.Join(t.TempDir(), "state.json")
+	j, err := OpenJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Record(Entry{Cgroup: "/memqos/low/b", File: "memory.high", Original: "max"})
+	j.Record(Entry{Cgroup: "/memqos/low/gone", File: "memory.high", Original: "max"})
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.high"), "67108864") // as the dead daemon left it
+	cfg, _ := config.Parse([]byte(testConfig + "state: " + state + "\n"))
+	if _, err := New(Options{Config: cfg, FS: fsys, Backend: newFake(), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, fsys, "memqos/low/b/memory.high"); got != "max" {
+		t.Errorf("memory.high %q after restart; want max", got)
+	}
+	j2, _ := OpenJournal(state)
+	if n := len(j2.Entries()); n != 0 {
+		t.Errorf("state file still holds %d entries: %+v", n, j2.Entries())
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	fsys := fakeTree(t)
+	addMember(t, fsys, "low/b", 450<<20)
+	addMember(t, fsys, "high/a", 500<<20)
+	writeFile(t, filepath.Join(fsys.Root, "memqos/memory.current"), itoa(950<<20))
+	be := newFake()
+	d, log := newTestDaemon(t, fsys, be, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	be.fire("high")
+	waitFor(t, "a logged memory.high decision", func() bool {
+		return strings.Contains(log.String(), `"file":"memory.high"`)
+	})
+	cancel()
+	<-done
+	if got := read(t, fsys, "memqos/low/b/memory.high") + read(t, fsys, "memqos/low/b/cpu.weight"); got != "max100" {
+		t.Errorf("dry run changed knobs: %q", got)
+	}
+	if !strings.Contains(log.String(), `"dry_run":true`) {
+		t.Errorf("decisions not marked dry run:\n%s", log.String())
+	}
+}
+
+func TestJournalRejectsForeignFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "state.json")
+	os.WriteFile(p, []byte(`{"hello": 1}`), 0o644)
+	if _, err := OpenJournal(p); err == nil || !strings.Contains(err.Error(), "is not a memqos-state/1 file") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cfg, _ := config.Parse([]byte(`
+classes:
+  - {name: high, priority: high}
+  - {name: low, priority: low, members: ["low/*", "ci-*"]}
+`))
+	for rel, want := range map[string]string{
+		"high/s1": "high", "low/s2": "low", "ci-7": "low", "high": "", "high/s1/nested": "", "other/x": "",
+	} {
+		got := ""
+		if c := classify(cfg, rel); c != nil {
+			got = c.Name
+		}
+		if got != want {
+			t.Errorf("%s: class %q; want %q", rel, got, want)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package daemon
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"strings"
+
+	"github.com/memqos/memqos/internal/cgroup"
+)
+
+// knobs changes cgroup files through the journal: before memqos first
+// changes a knob, its original value is in the state file, synced. In dry
+// run, knobs only logs.
+type knobs struct {
+	fs      *cgroup.FS
+	journal *Journal
+	dry     bool
+	log     *slog.Logger
+	writes  func(cg, file string) // counts a write, for metrics
+}
+
+// set writes value to cg's file, recording the original first.
+func (k *knobs) set(cg, file, value, reason string) error {
+	k.log.Info("decision", "action", "write", "cgroup", cg, "file", file, "value", value, "reason", reason, "dry_run", k.dry)
+	if k.dry {
+		return nil
+	}
+	g := k.fs.Group(cg)
+	if _, ok := k.journal.Lookup(cg, file); !ok {
+		orig, err := g.ReadString(file)
+		if err != nil {
+			return err
+		}
+		if err := k.journal.Record(Entry{Cgroup: cg, File: file, Original: originalValue(file, orig)}); err != nil {
+			return err
+		}
+	}
+	if err := g.Set(file, value); err != nil {
+		return err
+	}
+	if k.writes != nil {
+		k.writes(cg, file)
+	}
+	return nil
+}
+
+// originalValue is what to write back to restore a file read as s: the
+// default line of io.weight, the whole value otherwise.
+func originalValue(file, s string) string {
+	if file == "io.weight" {
+		line, _, _ := strings.Cut(s, "\n")
+		return line
+	}
+	return s
+}
+
+// restore writes back the original of cg's file, if memqos changed it,
+// and forgets it. A cgroup that is gone has nothing to restore.
+func (k *knobs) restore(cg, file, reason string) error {
+	e, ok := k.journal.Lookup(cg, file)
+	if !ok {
+		return nil
+	}
+	k.log.Info("decision", "action", "restore", "cgroup", cg, "file", file, "value", e.Original, "reason", reason, "dry_run", k.dry)
+	if k.dry {
+		return nil
+	}
+	g := k.fs.Group(cg)
+	if err := g.Set(file, e.Original); err != nil && g.Exists() {
+		return err
+	}
+	return k.journal.Forget(cg, file)
+}
+
+// restoreAll restores every knob in the journal, including those a
+// crashed daemon left behind.
+func (k *knobs) restoreAll(reason string) error {
+	var errs []error
+	for _, e := range k.journal.Entries() {
+		if err := k.restore(e.Cgroup, e.File, reason); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// forgetCgroup drops the journal's entries of a cgroup that is gone.
+func (k *knobs) forgetCgroup(cg string) error {
+	var errs []error
+	for _, e := range k.journal.Entries() {
+		if e.Cgroup == cg {
+			if !k.fs.Group(cg).Exists() {
+				errs = append(errs, k.journal.Forget(cg, e.File))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var _ = fs.ErrNotExist

@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/policy"
+)
+
+// snapshot reads the root and every member. A member whose files cannot
+// be read (it is being removed) is left out; the next scan drops it.
+func (d *Daemon) snapshot() policy.Snapshot {
+	s := policy.Snapshot{Now: time.Now(), Root: d.rootMemory()}
+	byClass := map[string][]policy.Member{}
+	paths := make([]string, 0, len(d.members))
+	for p := range d.members {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		m := d.members[p]
+		pm, err := readMember(m.group)
+		if err != nil {
+			continue
+		}
+		byClass[m.class.Name] = append(byClass[m.class.Name], pm)
+	}
+	for _, c := range d.cfg.Classes {
+		s.Classes = append(s.Classes, policy.ClassState{
+			Name: c.Name, LastTrigger: d.be.lastTrigger(c.Name), Members: byClass[c.Name],
+		})
+	}
+	return s
+}
+
+func readMember(g *cgroup.Group) (policy.Member, error) {
+	m := policy.Member{Path: g.Name()}
+	var err error
+	if m.Usage, err = g.MemoryCurrent(); err != nil {
+		return m, err
+	}
+	high, err := g.Limit(cgroup.MemoryHigh)
+	if err != nil {
+		return m, err
+	}
+	m.High = limitValue(high)
+	if p, err := g.MemoryPressure(); err == nil {
+		m.MemStall = p.Some.Total
+	}
+	if _, frozen, err := g.Events(); err == nil {
+		m.Frozen = frozen
+	}
+	return m, nil
+}
+
+func limitValue(l cgroup.Limit) uint64 {
+	if l < 0 {
+		return policy.Max
+	}
+	return uint64(l)
+}
+
+// rootMemory is the root's usage and its effective limit: the smallest
+// memory.max or memory.high of the root and its ancestors, else the
+// machine's memory.
+func (d *Daemon) rootMemory() policy.Memory {
+	m := policy.Memory{Limit: d.machineMemory()}
+	if u, err := d.root.MemoryCurrent(); err == nil {
+		m.Usage = u
+	}
+	for g := d.root; !g.IsRoot(); g = g.Parent() {
+		for _, knob := range []string{cgroup.MemoryMax, cgroup.MemoryHigh} {
+			if l, err := g.Limit(knob); err == nil && l >= 0 && uint64(l) < m.Limit {
+				m.Limit = uint64(l)
+			}
+		}
+	}
+	return m
+}
+
+func (d *Daemon) machineMemory() uint64 {
+	if d.opts.Machine == 0 {
+		d.opts.Machine = memTotal("/proc/meminfo")
+	}
+	return d.opts.Machine
+}
+
+// memTotal reads MemTotal from a meminfo file; 0 if it cannot.
+func memTotal(path string) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "MemTotal:"); ok {
+			var kb uint64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}

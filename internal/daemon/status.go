@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"math"
+	"time"
+
+	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/policy"
+)
+
+// Status is the daemon's live state, as /status serves it and memqos
+// status shows it.
+type Status struct {
+	Backend   string        `json:"backend"`
+	Root      string        `json:"root"`
+	DryRun    bool          `json:"dry_run"`
+	Updated   time.Time     `json:"updated"`
+	Contended bool          `json:"contended"`
+	RootUsage uint64        `json:"root_usage_bytes"`
+	RootLimit uint64        `json:"root_limit_bytes"`
+	Classes   []ClassStatus `json:"classes"`
+	// Knobs are the knobs memqos has changed, with their originals.
+	Knobs []Entry `json:"knobs"`
+}
+
+// ClassStatus is one class in Status.
+type ClassStatus struct {
+	Name     string            `json:"name"`
+	Priority config.Priority   `json:"priority"`
+	Pressure bool              `json:"pressure,omitempty"`
+	Delay    string            `json:"delay,omitempty"`
+	Members  []MemberStatus    `json:"members"`
+	Counters map[string]uint64 `json:"counters,omitempty"`
+}
+
+// MemberStatus is one member in Status.
+type MemberStatus struct {
+	Cgroup string  `json:"cgroup"`
+	Usage  uint64  `json:"usage_bytes"`
+	High   *uint64 `json:"memory_high_bytes,omitempty"` // nil for max
+	Frozen bool    `json:"frozen,omitempty"`
+}
+
+// Status returns the state as of the last tick. It is safe for
+// concurrent use.
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status
+}
+
+// observe updates metrics and status after a tick, and records the
+// reaction latency of pressure that just started.
+func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
+	m := d.metrics
+	m.rootUsage.Set(float64(s.Root.Usage))
+	m.rootLimit.Set(float64(s.Root.Limit))
+	m.contended.Set(b2f(p.Contended))
+	st := Status{Backend: d.be.name(), Root: d.root.Path(), DryRun: d.opts.DryRun, Updated: s.Now,
+		Contended: p.Contended, RootUsage: s.Root.Usage, RootLimit: s.Root.Limit, Knobs: d.knobs.journal.Entries()}
+	for _, cs := range s.Classes {
+		c := d.cfg.Class(cs.Name)
+		cls := ClassStatus{Name: c.Name, Priority: c.Priority, Members: []MemberStatus{}, Counters: d.be.counters(c.Name)}
+		if c.Priority == config.High {
+			cls.Pressure = p.Pressured[c.Name]
+			m.pressure.WithLabelValues(c.Name).Set(b2f(cls.Pressure))
+			d.reaction(c.Name, cs.LastTrigger, cls.Pressure, s.Now)
+		} else {
+			m.delay.WithLabelValues(c.Name).Set(p.Delay[c.Name].Seconds())
+			if p.Delay[c.Name] > 0 {
+				cls.Delay = p.Delay[c.Name].String()
+			}
+		}
+		for name, v := range cls.Counters {
+			m.backendCount.WithLabelValues(c.Name, name).Set(float64(v))
+		}
+		for _, mem := range cs.Members {
+			ms := MemberStatus{Cgroup: mem.Path, Usage: mem.Usage, Frozen: mem.Frozen}
+			high := math.Inf(1)
+			if mem.High != policy.Max {
+				h := mem.High
+				ms.High, high = &h, float64(h)
+			}
+			m.usage.WithLabelValues(c.Name, mem.Path).Set(float64(mem.Usage))
+			m.high.WithLabelValues(c.Name, mem.Path).Set(high)
+			m.protected.WithLabelValues(c.Name, mem.Path).Set(b2f(mem.Frozen))
+			cls.Members = append(cls.Members, ms)
+		}
+		st.Classes = append(st.Classes, cls)
+	}
+	d.mu.Lock()
+	d.status = st
+	d.mu.Unlock()
+}
+
+// reaction observes, once per pressure episode, the time from the
+// trigger that started it to the tick that acted on it.
+func (d *Daemon) reaction(class string, trigger time.Time, pressured bool, now time.Time) {
+	if !pressured {
+		delete(d.onsets, class)
+		return
+	}
+	if _, done := d.onsets[class]; done || trigger.IsZero() {
+		return
+	}
+	d.onsets[class] = trigger
+	d.metrics.reacted(class, now.Sub(trigger))
+	d.log.Info("pressure", "class", class, "event", "onset", "reaction_latency", now.Sub(trigger).String())
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
