@@ -121,6 +121,7 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	d.engine = eng
+	d.metrics.declare(d.cfg)
 	d.log.Info("backend", "name", be.name(), "root", d.root.Path(), "dry_run", d.opts.DryRun)
 	return nil
 }

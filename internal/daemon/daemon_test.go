@@ -144,10 +144,17 @@ func newTestDaemon(t *testing.T, fsys *cgroup.FS, be backend, dry bool) (*Daemon
 	return d, &log
 }
 
-// waitFor polls cond until it holds or the test's patience ends.
+// waitFor polls cond until it holds, for at most 20 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	waitWithin(t, 20*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds or patience runs out. It bounds
+// liveness; it does not measure speed.
+func waitWithin(t *testing.T, patience time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}

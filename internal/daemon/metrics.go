@@ -3,6 +3,8 @@ package daemon
 import (
 	"time"
 
+	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/policy"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -69,6 +71,25 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.usage, m.high, m.protected, m.members, m.applied, m.removed, m.pressure, m.contended,
 		m.triggers, m.backendCount, m.delay, m.reaction, m.escalations, m.writes, m.rootUsage, m.rootLimit)
 	return m
+}
+
+// declare creates every per-class series at zero, so that /metrics shows
+// them before anything happens.
+func (m *metrics) declare(cfg *config.Config) {
+	for _, c := range cfg.Classes {
+		m.members.WithLabelValues(c.Name)
+		m.applied.WithLabelValues(c.Name)
+		m.removed.WithLabelValues(c.Name)
+		if c.Priority == config.High {
+			m.pressure.WithLabelValues(c.Name)
+			m.triggers.WithLabelValues(c.Name)
+			continue
+		}
+		m.delay.WithLabelValues(c.Name)
+		for _, a := range []policy.ActionKind{policy.Lift, policy.Unlift, policy.Freeze, policy.Thaw, policy.Kill} {
+			m.escalations.WithLabelValues(c.Name, string(a))
+		}
+	}
 }
 
 func (m *metrics) memberAdded(class string) {

@@ -64,7 +64,7 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 		if c.Priority == config.High {
 			cls.Pressure = p.Pressured[c.Name]
 			m.pressure.WithLabelValues(c.Name).Set(b2f(cls.Pressure))
-			d.reaction(c.Name, cs.LastTrigger, cls.Pressure, s.Now)
+			d.reaction(c.Name, cs.LastTrigger, cls.Pressure)
 		} else {
 			m.delay.WithLabelValues(c.Name).Set(p.Delay[c.Name].Seconds())
 			if p.Delay[c.Name] > 0 {
@@ -94,8 +94,9 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 }
 
 // reaction observes, once per pressure episode, the time from the
-// trigger that started it to the tick that acted on it.
-func (d *Daemon) reaction(class string, trigger time.Time, pressured bool, now time.Time) {
+// trigger that started it to now, when the tick that acted on it has
+// carried out its plan.
+func (d *Daemon) reaction(class string, trigger time.Time, pressured bool) {
 	if !pressured {
 		delete(d.onsets, class)
 		return
@@ -104,8 +105,9 @@ func (d *Daemon) reaction(class string, trigger time.Time, pressured bool, now t
 		return
 	}
 	d.onsets[class] = trigger
-	d.metrics.reacted(class, now.Sub(trigger))
-	d.log.Info("pressure", "class", class, "event", "onset", "reaction_latency", now.Sub(trigger).String())
+	lat := time.Since(trigger)
+	d.metrics.reacted(class, lat)
+	d.log.Info("pressure", "class", class, "event", "onset", "reaction_latency", lat.String())
 }
 
 func b2f(b bool) float64 {
