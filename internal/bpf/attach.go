@@ -1,21 +1,27 @@
 package bpf
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 	"github.com/memqos/memqos/internal/kernel"
+	"golang.org/x/sys/unix"
 )
 
 // Role is what memcg_bpf_ops a cgroup gets.
 type Role int
 
 const (
-	// High cgroups are protected from reclaim while HIGH is under pressure.
+	// High cgroups are protected from reclaim (below_low / below_min)
+	// while their HIGH class is under pressure.
 	High Role = iota
-	// Low cgroups have their charges delayed while HIGH is under pressure.
+	// Low cgroups have their charges delayed while a HIGH class their LOW
+	// class yields to is under pressure.
 	Low
 )
 
@@ -26,31 +32,47 @@ func (r Role) String() string {
 	return "low"
 }
 
-// Attachment is memcg_bpf_ops attached to one cgroup: a struct_ops map of
-// its own (detaching a map resets every cgroup that shares it) and its link.
+// Attachment is memcg_bpf_ops attached to one cgroup for one class: a
+// struct_ops map of its own, loaded with the class id as a constant
+// (detaching a map resets every cgroup that shares it), and its link. Its
+// methods are safe for concurrent use.
 type Attachment struct {
 	Role   Role
+	Class  ClassID
 	ABI    kernel.ABI
 	coll   *ebpf.Collection
-	link   *cgroupLink
+	link   link.Link
 	cgroup string
+	cgID   uint64
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // ABI returns the running kernel's memcg_bpf_ops ABI, read from BTF.
 func (d *Detector) ABI() (kernel.ABI, error) { return kernel.MemcgOpsABI(d.spec) }
 
-// Attach loads a struct_ops map for role and attaches it to the cgroup
-// whose directory dir is open, with flags (0 or FlagAllowOverride). The
-// cgroup's parent must enable the memory controller for it, or the kernel
-// attaches to the nearest ancestor that does. Attach refuses, with an error
-// wrapping kernel.ErrNotSupported, on kernels without a known
-// memcg_bpf_ops ABI.
-func (d *Detector) Attach(role Role, dir *os.File, flags uint32) (*Attachment, error) {
+// Attach loads a struct_ops map for role and class id and attaches it to
+// the cgroup whose directory dir is open, with flags (0 or
+// FlagAllowOverride). The class's policy comes from SetHigh or SetLow,
+// also when set later; until then the ops answer no. The cgroup's parent
+// must enable the memory controller for it, or the kernel attaches to the
+// nearest ancestor that does. Attach refuses, with an error wrapping
+// kernel.ErrNotSupported, on kernels without a known memcg_bpf_ops ABI.
+// It needs CAP_BPF and CAP_SYS_ADMIN (or root).
+func (d *Detector) Attach(role Role, id ClassID, dir *os.File, flags uint32) (*Attachment, error) {
+	if err := id.valid(); err != nil {
+		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
+	}
 	abi, err := d.ABI()
 	if err != nil {
 		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
 	}
-	coll, err := d.loadOps(abi, role)
+	coll, err := d.loadOps(abi, role, id)
 	if err != nil {
 		return nil, err
 	}
@@ -59,13 +81,20 @@ func (d *Detector) Attach(role Role, dir *os.File, flags uint32) (*Attachment, e
 		coll.Close()
 		return nil, err
 	}
-	return &Attachment{Role: role, ABI: abi, coll: coll, link: l, cgroup: dir.Name()}, nil
+	return &Attachment{Role: role, Class: id, ABI: abi, coll: coll, link: l, cgroup: dir.Name(), cgID: st.Ino}, nil
 }
 
-func opsMapName(r Role) string { return r.String() + "_ops" }
+// CgroupID returns the id of the cgroup the ops were attached to (its
+// directory's inode number, as cgroup.Group.ID).
+func (a *Attachment) CgroupID() uint64 { return a.cgID }
 
-// loadOps loads the struct_ops map for role, sharing the detector's maps.
-func (d *Detector) loadOps(abi kernel.ABI, role Role) (*ebpf.Collection, error) {
+// opsMapName is the struct_ops map of role in c/ops_v*.bpf.c; the kernel
+// keeps its first 15 bytes as the map's name.
+func opsMapName(r Role) string { return "memqos_" + r.String() + "_ops" }
+
+// loadOps loads the struct_ops map for role and class id, sharing the
+// detector's maps.
+func (d *Detector) loadOps(abi kernel.ABI, role Role, id ClassID) (*ebpf.Collection, error) {
 	var spec *ebpf.CollectionSpec
 	var err error
 	switch abi {
@@ -78,13 +107,16 @@ func (d *Detector) loadOps(abi kernel.ABI, role Role) (*ebpf.Collection, error) 
 		return nil, err
 	}
 	keepOnly(spec, role)
+	if err := spec.Variables["class_id"].Set(uint32(id)); err != nil {
+		return nil, fmt.Errorf("load memcg_bpf_ops %s: set class id: %w", role, err)
+	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
 		MapReplacements: map[string]*ebpf.Map{
-			"config": d.objs.Config, "state": d.objs.State, "counters": d.objs.Counters,
+			"classes": d.objs.Classes, "class_state": d.objs.ClassState, "counters": d.objs.Counters,
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load memcg_bpf_ops %s (%s): %w", role, abi, err)
+		return nil, fmt.Errorf("load memcg_bpf_ops %s (%s, class %d): %w", role, abi, id, err)
 	}
 	return coll, nil
 }
@@ -109,11 +141,92 @@ func keepOnly(spec *ebpf.CollectionSpec, role Role) {
 	}
 }
 
-// Close detaches the ops from the cgroup and unloads them. Call it before
-// the cgroup is removed: the RFC skips restoring state when a cgroup with
-// ops attached is removed.
+// Close detaches the ops from the cgroup (BPF_LINK_DETACH, which restores
+// the cgroup's previous ops at once), releases the link and unloads the
+// ops. Call it before the cgroup is removed: the RFC skips restoring
+// state when a cgroup with ops attached is removed. If the cgroup is
+// removed anyway, Close still releases everything and returns nil. Close
+// is idempotent and safe for concurrent use: the first call detaches,
+// the others wait for it and return its result.
 func (a *Attachment) Close() error {
-	err := a.link.Close()
-	a.coll.Close()
-	return err
+	a.closeOnce.Do(func() {
+		a.closeErr = detachAndClose(a.link)
+		if a.closeErr != nil {
+			a.closeErr = fmt.Errorf("detach memcg_bpf_ops from %s: %w", a.cgroup, a.closeErr)
+		}
+		a.coll.Close()
+	})
+	return a.closeErr
+}
+
+// LinkInfo describes a memqos memcg_bpf_ops link in the kernel.
+type LinkInfo struct {
+	// ID is the link id.
+	ID link.ID
+	// MapID and MapName are its struct_ops map's id and name
+	// (memqos_high_ops or memqos_low_ops).
+	MapID   ebpf.MapID
+	MapName string
+}
+
+// StructOpsLinks lists every memqos memcg_bpf_ops link in the kernel, of
+// any process: struct_ops links whose map is named memqos_high_ops or
+// memqos_low_ops. A closed link can stay listed for a moment (the kernel
+// frees links after an RCU grace period). It needs CAP_SYS_ADMIN.
+func StructOpsLinks() ([]LinkInfo, error) {
+	var out []LinkInfo
+	it := new(link.Iterator)
+	defer it.Close()
+	for it.Next() {
+		info, err := it.Link.Info()
+		if err != nil {
+			return nil, fmt.Errorf("link %d: %w", it.ID, err)
+		}
+		if info.Type != link.StructOpsType {
+			continue
+		}
+		li, ok, err := memqosLink(it.ID, it.Link)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, li)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("list BPF links: %w", err)
+	}
+	return out, nil
+}
+
+// memqosLink reports whether the struct_ops link l is memqos's.
+func memqosLink(id link.ID, l link.Link) (LinkInfo, bool, error) {
+	fder, ok := l.(interface{ FD() int })
+	if !ok {
+		return LinkInfo{}, false, fmt.Errorf("link %d: no fd", id)
+	}
+	mapID, err := structOpsMapID(fder.FD())
+	if err != nil {
+		return LinkInfo{}, false, fmt.Errorf("link %d: %w", id, err)
+	}
+	if mapID == 0 {
+		return LinkInfo{}, false, nil // detached: no map any more
+	}
+	m, err := ebpf.NewMapFromID(ebpf.MapID(mapID))
+	if errors.Is(err, os.ErrNotExist) {
+		return LinkInfo{}, false, nil // detached and freed meanwhile
+	}
+	if err != nil {
+		return LinkInfo{}, false, fmt.Errorf("link %d: map %d: %w", id, mapID, err)
+	}
+	defer m.Close()
+	mi, err := m.Info()
+	if err != nil {
+		return LinkInfo{}, false, fmt.Errorf("link %d: map %d: %w", id, mapID, err)
+	}
+	name := mi.Name
+	if name != opsMapName(High) && name != opsMapName(Low) {
+		return LinkInfo{}, false, nil
+	}
+	return LinkInfo{ID: id, MapID: ebpf.MapID(mapID), MapName: name}, true, nil
 }

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { testutil.Main(m, helpers) }
 var helpers = testutil.Helpers{
 	// hold PATH: attach LOW ops to the cgroup at PATH, say so, and sleep.
 	"hold": func(args []string) int {
-		d, err := bpf.NewDetector(bpf.DefaultConfig())
+		d, err := bpf.NewDetector()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 3
@@ -35,7 +35,7 @@ var helpers = testutil.Helpers{
 		if err != nil {
 			return 4
 		}
-		if _, err := d.Attach(bpf.Low, dir, 0); err != nil {
+		if _, err := d.Attach(bpf.Low, lowClass, dir, 0); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 5
 		}
@@ -96,10 +96,27 @@ func run(t *testing.T, g *cgroup.Group, mb int) {
 	}
 }
 
-func newDetector(t *testing.T, cfg bpf.Config) *bpf.Detector {
+// The classes of tests with one HIGH and one LOW class.
+const (
+	highClass bpf.ClassID = 1
+	lowClass  bpf.ClassID = 2
+)
+
+// refHigh and refLow are the reference policy (threshold 1, 2 s delay).
+func refHigh() bpf.HighConfig {
+	return bpf.HighConfig{Threshold: 1, Window: time.Second, Hold: time.Second, ProtectLow: true}
+}
+
+func refLow() bpf.LowConfig {
+	return bpf.LowConfig{Delay: 2 * time.Second, YieldsTo: []bpf.ClassID{highClass}}
+}
+
+// newDetector loads a detector with highClass and lowClass configured
+// with high and low, and closes it when t ends.
+func newDetector(t *testing.T, high bpf.HighConfig, low bpf.LowConfig) *bpf.Detector {
 	t.Helper()
 	testutil.Require(t, testutil.Root, testutil.CgroupV2, testutil.BPF, testutil.Tracepoint)
-	d, err := bpf.NewDetector(cfg)
+	d, err := bpf.NewDetector()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +125,34 @@ func newDetector(t *testing.T, cfg bpf.Config) *bpf.Detector {
 			t.Error(err)
 		}
 	})
+	setHigh(t, d, highClass, high)
+	if err := d.SetLow(lowClass, low); err != nil {
+		t.Fatal(err)
+	}
 	return d
+}
+
+func setHigh(t *testing.T, d *bpf.Detector, id bpf.ClassID, cfg bpf.HighConfig) {
+	t.Helper()
+	if err := d.SetHigh(id, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func addHigh(t *testing.T, d *bpf.Detector, g *cgroup.Group, id bpf.ClassID) {
+	t.Helper()
+	if err := d.AddHighCgroup(cgID(t, g), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pressure(t *testing.T, d *bpf.Detector, id bpf.ClassID) bpf.Pressure {
+	t.Helper()
+	p, err := d.Pressure(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // child creates a group below parent, which must enable memory for it.
@@ -121,7 +165,7 @@ func child(t *testing.T, parent *cgroup.Group, name string) *cgroup.Group {
 	return g
 }
 
-func id(t *testing.T, g *cgroup.Group) uint64 {
+func cgID(t *testing.T, g *cgroup.Group) uint64 {
 	t.Helper()
 	v, err := g.ID()
 	if err != nil {
@@ -130,58 +174,66 @@ func id(t *testing.T, g *cgroup.Group) uint64 {
 	return v
 }
 
-func counters(t *testing.T, d *bpf.Detector) bpf.Counters {
+func counters(t *testing.T, d *bpf.Detector, id bpf.ClassID) bpf.Counters {
 	t.Helper()
-	c, err := d.Counters()
+	c, err := d.Counters(id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func TestDetectorCountsHighPageFaults(t *testing.T) {
-	cfg := bpf.DefaultConfig()
-	cfg.Threshold = 1 << 40 // never triggers
-	d := newDetector(t, cfg)
-	parent := testutil.ParentCgroup(t)
-	high, other := child(t, parent, "high"), child(t, parent, "other")
-	if err := d.AddHigh(id(t, high)); err != nil {
+func tpCalls(t *testing.T, d *bpf.Detector) uint64 {
+	t.Helper()
+	n, err := d.TracepointCalls()
+	if err != nil {
 		t.Fatal(err)
 	}
-	before := counters(t, d)
+	return n
+}
+
+func TestDetectorCountsHighPageFaults(t *testing.T) {
+	cfg := refHigh()
+	cfg.Threshold = bpf.MaxThreshold // never triggers
+	d := newDetector(t, cfg, refLow())
+	parent := testutil.ParentCgroup(t)
+	high, other := child(t, parent, "high"), child(t, parent, "other")
+	addHigh(t, d, high, highClass)
+	before, calls := counters(t, d, highClass), tpCalls(t, d)
 	run(t, other, 16)
-	afterOther := counters(t, d).Sub(before)
-	if afterOther.TracepointCalls == 0 || afterOther.HighFaults != 0 {
+	afterOther := counters(t, d, highClass).Sub(before)
+	if tpCalls(t, d) == calls || afterOther.HighFaults != 0 {
 		t.Fatalf("a non-HIGH cgroup's faults: %+v; want tracepoint calls and no HIGH faults", afterOther)
 	}
 	run(t, high, 16)
-	got := counters(t, d).Sub(before)
+	got := counters(t, d, highClass).Sub(before)
 	// 16 MiB of 4 KiB pages is 4096 faults; the helper's own start adds some.
 	if got.HighFaults < 4096 || got.Triggers != 0 {
 		t.Fatalf("HIGH faults %d, triggers %d; want ≥ 4096 and 0", got.HighFaults, got.Triggers)
 	}
-	if on, _, err := d.Pressure(); err != nil || on {
-		t.Fatalf("pressure = %v, %v; want none below the threshold", on, err)
+	if p := pressure(t, d, highClass); p.Active {
+		t.Fatalf("pressure %+v; want none below the threshold", p)
+	}
+	if c := counters(t, d, lowClass); c != (bpf.Counters{}) {
+		t.Fatalf("LOW class counted HIGH's faults: %+v", c)
 	}
 
 	cfg.Threshold = 1000
-	cfg.Protect = time.Minute
-	if err := d.SetConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg.Hold = time.Minute
+	setHigh(t, d, highClass, cfg)
 	run(t, high, 16)
-	if c := counters(t, d).Sub(before); c.Triggers == 0 {
+	if c := counters(t, d, highClass).Sub(before); c.Triggers == 0 {
 		t.Fatalf("no trigger after 4096 faults with threshold 1000: %+v", c)
 	}
-	if on, _, err := d.Pressure(); err != nil || !on {
-		t.Fatalf("pressure = %v, %v; want on for a minute after the trigger", on, err)
+	if p := pressure(t, d, highClass); !p.Active || p.LastTrigger == 0 || p.Until < p.LastTrigger+time.Minute {
+		t.Fatalf("pressure %+v; want on for a minute after the trigger", p)
 	}
-	if err := d.RemoveHigh(id(t, high)); err != nil {
+	if err := d.RemoveHighCgroup(cgID(t, high)); err != nil {
 		t.Fatal(err)
 	}
-	mid := counters(t, d)
+	mid := counters(t, d, highClass)
 	run(t, high, 8)
-	if c := counters(t, d).Sub(mid); c.HighFaults != 0 {
+	if c := counters(t, d, highClass).Sub(mid); c.HighFaults != 0 {
 		t.Fatalf("faults of a removed HIGH cgroup counted: %+v", c)
 	}
 }
@@ -195,7 +247,7 @@ func TestNoDetectorWithoutTracepoint(t *testing.T) {
 	if kernel.HasCountMemcgEvents(spec) {
 		t.Skip("the kernel has count_memcg_events")
 	}
-	d, err := bpf.NewDetector(bpf.DefaultConfig())
+	d, err := bpf.NewDetector()
 	if err == nil {
 		d.Close()
 		t.Fatal("NewDetector succeeded without the count_memcg_events tracepoint")
@@ -207,15 +259,15 @@ func TestNoDetectorWithoutTracepoint(t *testing.T) {
 
 func TestAttachRefusedWithoutMemcgOps(t *testing.T) {
 	testutil.Require(t, testutil.NoMemcgOps)
-	d := newDetector(t, bpf.DefaultConfig())
+	d := newDetector(t, refHigh(), refLow())
 	g := testutil.Cgroup(t)
 	dir, err := g.OpenDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dir.Close()
-	for _, role := range []bpf.Role{bpf.High, bpf.Low} {
-		a, err := d.Attach(role, dir, 0)
+	for role, id := range map[bpf.Role]bpf.ClassID{bpf.High: highClass, bpf.Low: lowClass} {
+		a, err := d.Attach(role, id, dir, 0)
 		if err == nil {
 			a.Close()
 			t.Fatalf("%s ops attached on a kernel without memcg_bpf_ops", role)
@@ -226,15 +278,15 @@ func TestAttachRefusedWithoutMemcgOps(t *testing.T) {
 	}
 }
 
-// attach attaches role to g and detaches it when t ends.
-func attach(t *testing.T, d *bpf.Detector, role bpf.Role, g *cgroup.Group, flags uint32) (*bpf.Attachment, error) {
+// attach attaches role to g for class id and detaches it when t ends.
+func attach(t *testing.T, d *bpf.Detector, role bpf.Role, id bpf.ClassID, g *cgroup.Group, flags uint32) (*bpf.Attachment, error) {
 	t.Helper()
 	dir, err := g.OpenDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dir.Close()
-	a, err := d.Attach(role, dir, flags)
+	a, err := d.Attach(role, id, dir, flags)
 	if err == nil {
 		t.Cleanup(func() {
 			if err := a.Close(); err != nil {
@@ -247,72 +299,74 @@ func attach(t *testing.T, d *bpf.Detector, role bpf.Role, g *cgroup.Group, flags
 
 func TestAttachDetachAndHooksFire(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
-	cfg := bpf.DefaultConfig()
-	cfg.Threshold = 1 << 40
-	cfg.Delay = 20 * time.Millisecond
-	d := newDetector(t, cfg)
+	high := refHigh()
+	high.Threshold = bpf.MaxThreshold
+	low := bpf.LowConfig{Delay: 20 * time.Millisecond, YieldsTo: []bpf.ClassID{highClass}}
+	d := newDetector(t, high, low)
 	abi, err := d.ABI()
 	if err != nil || (abi != kernel.ABIv6 && abi != kernel.ABIv7) {
 		t.Fatalf("ABI %q, %v", abi, err)
 	}
 	parent := testutil.ParentCgroup(t)
-	high, low := child(t, parent, "high"), child(t, parent, "low")
-	if _, err := attach(t, d, bpf.High, high, 0); err != nil {
+	hg, lg := child(t, parent, "high"), child(t, parent, "low")
+	if _, err := attach(t, d, bpf.High, highClass, hg, 0); err != nil {
 		t.Fatal(err)
 	}
-	a, err := attach(t, d, bpf.Low, low, 0)
+	a, err := attach(t, d, bpf.Low, lowClass, lg, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ABI != abi {
-		t.Errorf("attachment ABI %q; want %q", a.ABI, abi)
+	if a.ABI != abi || a.Class != lowClass || a.CgroupID() != cgID(t, lg) {
+		t.Errorf("attachment ABI %q, class %d, cgroup %d; want %q, %d, %d", a.ABI, a.Class, a.CgroupID(), abi, lowClass, cgID(t, lg))
 	}
-	before := counters(t, d)
-	run(t, low, 16)
-	c := counters(t, d).Sub(before)
+	before := counters(t, d, lowClass)
+	run(t, lg, 16)
+	c := counters(t, d, lowClass).Sub(before)
 	if c.DelayCalls == 0 || c.DelayActive != 0 {
 		t.Fatalf("LOW charges without pressure: %+v; want delay calls and no delays", c)
 	}
 	// Pressure: protection and delay turn on.
-	cfg.Threshold = 0
-	cfg.Protect = time.Minute
-	if err := d.SetConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.AddHigh(id(t, high)); err != nil {
-		t.Fatal(err)
-	}
-	run(t, high, 1)
-	before = counters(t, d)
+	high.Threshold = 0
+	high.Hold = time.Minute
+	setHigh(t, d, highClass, high)
+	addHigh(t, d, hg, highClass)
+	run(t, hg, 1)
+	before = counters(t, d, lowClass)
 	start := time.Now()
-	run(t, low, 4)
-	c = counters(t, d).Sub(before)
+	run(t, lg, 4)
+	c = counters(t, d, lowClass).Sub(before)
 	if c.DelayActive == 0 || c.DelayMsTotal != c.DelayActive*20 {
 		t.Fatalf("LOW charges under pressure: %+v; want delays of 20 ms", c)
 	}
 	t.Logf("LOW: %d delays of 20 ms while touching 4 MiB in %v", c.DelayActive, time.Since(start))
+	// The delay is changeable while attached.
+	low.Delay = 30 * time.Millisecond
+	if err := d.SetLow(lowClass, low); err != nil {
+		t.Fatal(err)
+	}
+	before = counters(t, d, lowClass)
+	run(t, lg, 1)
+	if c := counters(t, d, lowClass).Sub(before); c.DelayActive == 0 || c.DelayMsTotal != c.DelayActive*30 {
+		t.Fatalf("LOW charges after SetLow to 30 ms: %+v", c)
+	}
 	// Detaching stops the hook.
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	before = counters(t, d)
-	run(t, low, 16)
-	if c := counters(t, d).Sub(before); c.DelayCalls != 0 {
+	before = counters(t, d, lowClass)
+	run(t, lg, 16)
+	if c := counters(t, d, lowClass).Sub(before); c.DelayCalls != 0 {
 		t.Fatalf("delay hook ran %d times after detach", c.DelayCalls)
 	}
 }
 
 func TestBelowLowFiresUnderReclaim(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
-	cfg := bpf.DefaultConfig()
-	cfg.Threshold = 0
-	cfg.Protect = time.Minute
-	cfg.Delay = 0
 	// below_low protection is best effort: when reclaim cannot make
 	// progress otherwise, the kernel reclaims protected memory too, so LOW
 	// is not OOM-killed here (below_min would make HIGH unreclaimable).
-	cfg.ProtectLow, cfg.ProtectMin = true, false
-	d := newDetector(t, cfg)
+	cfg := bpf.HighConfig{Threshold: 0, Window: time.Second, Hold: time.Minute, ProtectLow: true}
+	d := newDetector(t, cfg, bpf.LowConfig{})
 	parent := testutil.Cgroup(t)
 	for _, err := range []error{
 		parent.EnableControllers("memory"),
@@ -324,12 +378,10 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 		}
 	}
 	high, low := child(t, parent, "high"), child(t, parent, "low")
-	if _, err := attach(t, d, bpf.High, high, 0); err != nil {
+	if _, err := attach(t, d, bpf.High, highClass, high, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.AddHigh(id(t, high)); err != nil {
-		t.Fatal(err)
-	}
+	addHigh(t, d, high, highClass)
 	// HIGH holds 24 MiB of page cache on a real disk; LOW's anonymous
 	// memory then forces reclaim in the parent, which consults below_low
 	// and below_min for HIGH.
@@ -342,9 +394,9 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	before := counters(t, d)
+	before := counters(t, d, highClass)
 	run(t, low, 48)
-	c := counters(t, d).Sub(before)
+	c := counters(t, d, highClass).Sub(before)
 	if c.BelowLowCalls == 0 || c.BelowMinCalls == 0 {
 		t.Fatalf("no below_low/below_min calls under reclaim: %+v", c)
 	}
@@ -356,7 +408,7 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 
 func TestOverrideRules(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
-	d := newDetector(t, bpf.DefaultConfig())
+	d := newDetector(t, refHigh(), refLow())
 	top := testutil.ParentCgroup(t)
 	mid := child(t, top, "cg")
 	if err := mid.EnableControllers("memory"); err != nil {
@@ -366,13 +418,13 @@ func TestOverrideRules(t *testing.T) {
 	if err := leaf.EnableControllers("memory"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := attach(t, d, bpf.Low, top, bpf.FlagAllowOverride); err != nil {
+	if _, err := attach(t, d, bpf.Low, lowClass, top, bpf.FlagAllowOverride); err != nil {
 		t.Fatalf("attach to the top with ALLOW_OVERRIDE: %v", err)
 	}
-	if _, err := attach(t, d, bpf.Low, mid, 0); err != nil {
+	if _, err := attach(t, d, bpf.Low, lowClass, mid, 0); err != nil {
 		t.Fatalf("attach below an ALLOW_OVERRIDE parent: %v", err)
 	}
-	_, err := attach(t, d, bpf.Low, leaf, 0)
+	_, err := attach(t, d, bpf.Low, lowClass, leaf, 0)
 	var ae *bpf.AttachError
 	if !errors.As(err, &ae) || !errors.Is(err, unix.EBUSY) {
 		t.Fatalf("attach below a parent without ALLOW_OVERRIDE: %v; want EBUSY", err)
@@ -382,13 +434,13 @@ func TestOverrideRules(t *testing.T) {
 
 func TestNoOverrideWithoutFlag(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
-	d := newDetector(t, bpf.DefaultConfig())
+	d := newDetector(t, refHigh(), refLow())
 	top := testutil.ParentCgroup(t)
 	sub := child(t, top, "sub")
-	if _, err := attach(t, d, bpf.High, top, 0); err != nil {
+	if _, err := attach(t, d, bpf.High, highClass, top, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := attach(t, d, bpf.Low, sub, 0); !errors.Is(err, unix.EBUSY) {
+	if _, err := attach(t, d, bpf.Low, lowClass, sub, 0); !errors.Is(err, unix.EBUSY) {
 		t.Fatalf("override of inherited ops without ALLOW_OVERRIDE: %v; want EBUSY", err)
 	}
 }
@@ -401,17 +453,14 @@ func TestTHPGap(t *testing.T) {
 	if mode, err := thp.Mode(""); err != nil || mode == "never" {
 		t.Fatalf("THP mode %q, %v: cannot measure the THP gap", mode, err)
 	}
-	cfg := bpf.DefaultConfig()
-	cfg.Threshold, cfg.Protect, cfg.Delay = 0, time.Hour, 20*time.Millisecond
-	d := newDetector(t, cfg)
+	d := newDetector(t, bpf.HighConfig{Threshold: 0, Window: time.Second, Hold: time.Hour},
+		bpf.LowConfig{Delay: 20 * time.Millisecond, YieldsTo: []bpf.ClassID{highClass}})
 	parent := testutil.ParentCgroup(t)
 	high, low := child(t, parent, "high"), child(t, parent, "low")
-	if _, err := attach(t, d, bpf.Low, low, 0); err != nil {
+	if _, err := attach(t, d, bpf.Low, lowClass, low, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.AddHigh(id(t, high)); err != nil {
-		t.Fatal(err)
-	}
+	addHigh(t, d, high, highClass)
 	run(t, high, 1) // HIGH under pressure for the rest of the test
 	type measure struct {
 		hugeKB  int
@@ -420,7 +469,7 @@ func TestTHPGap(t *testing.T) {
 		elapsed time.Duration
 	}
 	measureOne := func(noTHP string) measure {
-		before := counters(t, d)
+		before := counters(t, d, lowClass)
 		psi0, err := low.MemoryPressure()
 		if err != nil {
 			t.Fatal(err)
@@ -435,7 +484,7 @@ func TestTHPGap(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatal(err)
 		}
-		m := measure{c: counters(t, d).Sub(before), elapsed: time.Since(start)}
+		m := measure{c: counters(t, d, lowClass).Sub(before), elapsed: time.Since(start)}
 		psi, _ := low.MemoryPressure()
 		m.stall = psi.Some.Total - psi0.Some.Total
 		m.hugeKB, _ = strconv.Atoi(strings.TrimSpace(out.String()))
@@ -463,7 +512,7 @@ func TestTHPGap(t *testing.T) {
 // ALLOW_OVERRIDE must succeed.
 func TestKilledOwnerLeavesNoOps(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
-	d := newDetector(t, bpf.DefaultConfig())
+	d := newDetector(t, refHigh(), refLow())
 	parent := testutil.ParentCgroup(t)
 	low := child(t, parent, "low")
 	cmd := testutil.HelperCommand(t, "hold", low.Path())
@@ -481,14 +530,14 @@ func TestKilledOwnerLeavesNoOps(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("holder: %q, %v", line, err)
 	}
-	if _, err := attach(t, d, bpf.Low, low, 0); !errors.Is(err, unix.EBUSY) {
+	if _, err := attach(t, d, bpf.Low, lowClass, low, 0); !errors.Is(err, unix.EBUSY) {
 		t.Fatalf("attach while another process holds ops: %v; want EBUSY", err)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	var last error
 	for i := 0; i < 100; i++ { // link release after exit is asynchronous
-		if _, last = attach(t, d, bpf.Low, low, 0); last == nil {
+		if _, last = attach(t, d, bpf.Low, lowClass, low, 0); last == nil {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -4,32 +4,41 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
 	"github.com/memqos/memqos/internal/kernel"
 	"golang.org/x/sys/unix"
 )
 
 // Detector is the loaded pressure detector: the count_memcg_events
-// tracepoint program and the maps the memcg_bpf_ops programs share.
+// program, the per-class maps the memcg_bpf_ops programs share, and the
+// reader of its trigger events. Its methods are safe for concurrent use.
 type Detector struct {
-	objs    detectorObjects
-	tp      link.Link
-	spec    *btf.Spec
-	pgfault uint32
+	objs     detectorObjects
+	tp       link.Link
+	spec     *btf.Spec
+	pgfault  uint32
+	events   *ringbuf.Reader
+	triggers chan Trigger
+	done     chan struct{}
+
+	mu       sync.Mutex // serialises map writers and Close
+	closed   bool
+	closeErr error
 }
 
-// NewDetector loads the detector with cfg and attaches it to the
-// memcg:count_memcg_events tracepoint. PGFAULT is resolved from kernel
-// BTF. It fails with an error wrapping kernel.ErrNotSupported on kernels
-// without BTF or without the tracepoint.
-func NewDetector(cfg Config) (*Detector, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
+// NewDetector loads the detector and attaches it to the
+// memcg:count_memcg_events tracepoint (BTF-typed). It needs CAP_BPF and
+// CAP_PERFMON (or CAP_SYS_ADMIN). No class is configured: call SetHigh,
+// SetLow and AddHighCgroup. PGFAULT is resolved from kernel BTF. It fails
+// with an error wrapping kernel.ErrNotSupported on kernels without BTF or
+// without the tracepoint.
+func NewDetector() (*Detector, error) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load kernel BTF: %w", errors.Join(err, kernel.ErrNotSupported))
@@ -41,92 +50,207 @@ func NewDetector(cfg Config) (*Detector, error) {
 	if !kernel.HasCountMemcgEvents(spec) {
 		return nil, fmt.Errorf("load detector: the kernel has no memcg:count_memcg_events tracepoint: %w", kernel.ErrNotSupported)
 	}
-	d := &Detector{spec: spec, pgfault: pgfault}
-	if err := loadDetectorObjects(&d.objs, nil); err != nil {
+	d := &Detector{spec: spec, pgfault: pgfault, triggers: make(chan Trigger, triggerBuffer), done: make(chan struct{})}
+	if err := loadDetectorObjects(&d.objs, &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: spec}}); err != nil {
 		return nil, fmt.Errorf("load detector: %w", err)
 	}
-	if err := d.SetConfig(cfg); err != nil {
+	if err := d.start(); err != nil {
 		d.objs.Close()
 		return nil, err
 	}
-	d.tp, err = link.Tracepoint("memcg", "count_memcg_events", d.objs.CountMemcgEvents, nil)
+	return d, nil
+}
+
+// start writes the global entry, opens the trigger reader and attaches
+// the program.
+func (d *Detector) start() error {
+	if err := d.objs.Classes.Put(uint32(0), detectorMemqosClass{PgfaultItem: d.pgfault}); err != nil {
+		return fmt.Errorf("write detector config: %w", err)
+	}
+	var err error
+	if d.events, err = ringbuf.NewReader(d.objs.Triggers); err != nil {
+		return fmt.Errorf("open trigger ring buffer: %w", err)
+	}
+	d.tp, err = link.AttachTracing(link.TracingOptions{Program: d.objs.MemqosCountMemcgEvents, AttachType: ebpf.AttachTraceRawTp})
 	if err != nil {
-		d.objs.Close()
+		d.events.Close()
 		if errors.Is(err, os.ErrNotExist) {
 			err = fmt.Errorf("%w (the kernel has no such tracepoint): %w", err, kernel.ErrNotSupported)
 		}
-		return nil, fmt.Errorf("attach tracepoint memcg:count_memcg_events: %w", err)
+		return fmt.Errorf("attach tp_btf memcg:count_memcg_events: %w", err)
 	}
-	return d, nil
+	go d.readTriggers()
+	return nil
 }
 
 // PGFaultItem is the tracepoint item for page faults on this kernel.
 func (d *Detector) PGFaultItem() uint32 { return d.pgfault }
 
-// SetConfig replaces the policy; programs see it at their next run.
-func (d *Detector) SetConfig(cfg Config) error {
-	if err := cfg.validate(); err != nil {
-		return err
+// SetHigh makes id a HIGH class with cfg, or changes its policy; programs
+// see it at their next run, also while attached. The class's window and
+// pressure state are kept.
+func (d *Detector) SetHigh(id ClassID, cfg HighConfig) error {
+	if err := errors.Join(id.valid(), cfg.validate()); err != nil {
+		return fmt.Errorf("set HIGH class: %w", err)
 	}
-	raw := cfg.raw(d.pgfault)
-	if err := d.objs.Config.Put(uint32(0), &raw); err != nil {
-		return fmt.Errorf("write config: %w", err)
+	return d.putClass(id, cfg.raw())
+}
+
+// SetLow makes id a LOW class with cfg, or changes its policy; programs
+// see it at their next run, also while attached.
+func (d *Detector) SetLow(id ClassID, cfg LowConfig) error {
+	if err := errors.Join(id.valid(), cfg.validate()); err != nil {
+		return fmt.Errorf("set LOW class: %w", err)
+	}
+	return d.putClass(id, cfg.raw())
+}
+
+func (d *Detector) putClass(id ClassID, raw detectorMemqosClass) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.objs.Classes.Put(uint32(id), raw); err != nil {
+		return fmt.Errorf("write class %d: %w", id, err)
 	}
 	return nil
 }
 
-// AddHigh makes the cgroup with id a HIGH cgroup, whose page faults count.
-func (d *Detector) AddHigh(id uint64) error {
-	if err := d.objs.HighCgroups.Update(id, detectorHighWindow{}, ebpf.UpdateNoExist); err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
-		return fmt.Errorf("add HIGH cgroup %d: %w", id, err)
+// RemoveClass forgets id: its policy, pressure, window and armed state,
+// and the HIGH member cgroups registered for it. Ops still attached with
+// id then answer no. Its counters are kept.
+func (d *Detector) RemoveClass(id ClassID) error {
+	if err := id.valid(); err != nil {
+		return fmt.Errorf("remove class: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var (
+		cg  uint64
+		cls uint32
+		del []uint64
+	)
+	it := d.objs.HighCgroups.Iterate()
+	for it.Next(&cg, &cls) {
+		if cls == uint32(id) {
+			del = append(del, cg)
+		}
+	}
+	err := it.Err()
+	for _, cg := range del {
+		if e := d.objs.HighCgroups.Delete(cg); e != nil && !errors.Is(e, ebpf.ErrKeyNotExist) {
+			err = errors.Join(err, e)
+		}
+	}
+	k := uint32(id)
+	err = errors.Join(err,
+		d.objs.Classes.Put(k, detectorMemqosClass{}),
+		d.objs.ClassState.Put(k, detectorMemqosState{}),
+		d.objs.Windows.Put(k, detectorClassWindow{}),
+		d.objs.Armed.Put(k, uint32(0)))
+	if err != nil {
+		return fmt.Errorf("remove class %d: %w", id, err)
 	}
 	return nil
 }
 
-// RemoveHigh stops counting the page faults of the cgroup with id.
-func (d *Detector) RemoveHigh(id uint64) error {
-	if err := d.objs.HighCgroups.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		return fmt.Errorf("remove HIGH cgroup %d: %w", id, err)
+// Arm sets whether HIGH class id may trigger, for classes with
+// RequireArmed: the caller arms a class while it sees its memory
+// contended (usage near limits, PSI, memory.events), and disarms it when
+// the contention is gone. Disarming does not end pressure already
+// triggered; it ends after the class's Hold.
+func (d *Detector) Arm(id ClassID, armed bool) error {
+	if err := id.valid(); err != nil {
+		return fmt.Errorf("arm: %w", err)
+	}
+	var v uint32
+	if armed {
+		v = 1
+	}
+	if err := d.objs.Armed.Put(uint32(id), v); err != nil {
+		return fmt.Errorf("arm class %d: %w", id, err)
 	}
 	return nil
 }
 
-// Pressure reports whether HIGH is under pressure now, and until when
-// (CLOCK_MONOTONIC, as bpf_ktime_get_ns).
-func (d *Detector) Pressure() (bool, time.Duration, error) {
+// AddHighCgroup registers the cgroup with cgroupID (its directory's inode
+// number) as a member root of HIGH class id: page faults anywhere in its
+// subtree count for the class. A cgroup inside two registered members
+// counts for the nearer one; at most 32 levels above a faulting cgroup
+// are searched. Registering a cgroup again moves it to id.
+func (d *Detector) AddHighCgroup(cgroupID uint64, id ClassID) error {
+	if err := id.valid(); err != nil {
+		return fmt.Errorf("add HIGH cgroup %d: %w", cgroupID, err)
+	}
+	if err := d.objs.HighCgroups.Put(cgroupID, uint32(id)); err != nil {
+		return fmt.Errorf("add HIGH cgroup %d to class %d: %w", cgroupID, id, err)
+	}
+	return nil
+}
+
+// RemoveHighCgroup stops counting the page faults of the cgroup with
+// cgroupID (and of its subtree, unless an ancestor is registered).
+// Removing a cgroup that is not registered is not an error.
+func (d *Detector) RemoveHighCgroup(cgroupID uint64) error {
+	if err := d.objs.HighCgroups.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("remove HIGH cgroup %d: %w", cgroupID, err)
+	}
+	return nil
+}
+
+// Pressure is a HIGH class's pressure state. Times are CLOCK_MONOTONIC,
+// as bpf_ktime_get_ns; zero means never.
+type Pressure struct {
+	// Active: the class is under pressure now.
+	Active bool `json:"active"`
+	// Until is when the current (or last) pressure ends.
+	Until time.Duration `json:"until_ns"`
+	// LastTrigger is when a window last crossed the threshold and
+	// started or extended the pressure.
+	LastTrigger time.Duration `json:"last_trigger_ns"`
+	// Armed is the class's armed gate (see Detector.Arm).
+	Armed bool `json:"armed"`
+}
+
+// Pressure reports class id's pressure state.
+func (d *Detector) Pressure(id ClassID) (Pressure, error) {
+	if err := id.valid(); err != nil {
+		return Pressure{}, fmt.Errorf("pressure: %w", err)
+	}
 	var st detectorMemqosState
-	if err := d.objs.State.Lookup(uint32(0), &st); err != nil {
-		return false, 0, fmt.Errorf("read state: %w", err)
+	var armed uint32
+	if err := errors.Join(d.objs.ClassState.Lookup(uint32(id), &st), d.objs.Armed.Lookup(uint32(id), &armed)); err != nil {
+		return Pressure{}, fmt.Errorf("read class %d state: %w", id, err)
 	}
+	now, err := Monotonic()
+	if err != nil {
+		return Pressure{}, err
+	}
+	until := time.Duration(st.UntilNs)
+	return Pressure{Active: now < until, Until: until, LastTrigger: time.Duration(st.LastTriggerNs), Armed: armed != 0}, nil
+}
+
+// Monotonic returns CLOCK_MONOTONIC, the clock of Pressure and Trigger.
+func Monotonic() (time.Duration, error) {
 	var now unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
-		return false, 0, err
+		return 0, fmt.Errorf("read CLOCK_MONOTONIC: %w", err)
 	}
-	until := time.Duration(st.TriggeredUntilNs)
-	return time.Duration(now.Nano()) < until, until, nil
+	return time.Duration(now.Nano()), nil
 }
 
-// Counters sums the programs' per-CPU counters.
-func (d *Detector) Counters() (Counters, error) {
-	var c Counters
-	for i, field := range c.counterFields() {
-		var perCPU []uint64
-		if err := d.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
-			return Counters{}, fmt.Errorf("read counter %d: %w", i, err)
-		}
-		for _, v := range perCPU {
-			*field += v
-		}
-	}
-	return c, nil
-}
-
-// Close detaches the tracepoint and unloads the detector. Attachments must
-// be closed first.
+// Close stops the trigger reader (closing the Triggers channel), detaches
+// the tracepoint and unloads the detector. Attachments keep the maps they
+// share alive until they are closed; close them first. Close is
+// idempotent; later calls return the first call's result.
 func (d *Detector) Close() error {
-	var err error
-	if d.tp != nil {
-		err = d.tp.Close()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return d.closeErr
 	}
-	return errors.Join(err, d.objs.Close())
+	d.closed = true
+	err := d.tp.Close()
+	err = errors.Join(err, d.events.Close())
+	<-d.done
+	d.closeErr = errors.Join(err, d.objs.Close())
+	return d.closeErr
 }

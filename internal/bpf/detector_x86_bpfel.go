@@ -13,38 +13,41 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type detectorHighWindow struct {
-	_     structs.HostLayout
-	Epoch [8]uint64
-	Count [8]uint64
+type detectorClassWindow struct {
+	_      structs.HostLayout
+	Bucket [8]uint64
 }
 
-type detectorMemqosConfig struct {
+type detectorMemqosClass struct {
 	_           structs.HostLayout
+	Kind        uint32
+	Flags       uint32
 	Threshold   uint64
 	WindowNs    uint64
-	ProtectNs   uint64
-	PgfaultItem uint32
+	HoldNs      uint64
+	YieldsTo    uint64
 	DelayMs     uint32
-	ProtectLow  uint32
-	ProtectMin  uint32
+	PgfaultItem uint32
 }
 
 type detectorMemqosState struct {
-	_                structs.HostLayout
-	TriggeredUntilNs uint64
-	LastTriggerNs    uint64
+	_             structs.HostLayout
+	UntilNs       uint64
+	LastTriggerNs uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	detectorMapConfig            = "config"
-	detectorMapCounters          = "counters"
-	detectorMapHighCgroups       = "high_cgroups"
-	detectorMapState             = "state"
-	detectorProgCountMemcgEvents = "count_memcg_events"
+	detectorMapArmed                   = "armed"
+	detectorMapClassState              = "class_state"
+	detectorMapClasses                 = "classes"
+	detectorMapCounters                = "counters"
+	detectorMapHighCgroups             = "high_cgroups"
+	detectorMapTriggers                = "triggers"
+	detectorMapWindows                 = "windows"
+	detectorProgMemqosCountMemcgEvents = "memqos_count_memcg_events"
 )
 
 // loadDetector returns the embedded CollectionSpec for detector.
@@ -89,17 +92,20 @@ type detectorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type detectorProgramSpecs struct {
-	CountMemcgEvents *ebpf.ProgramSpec `ebpf:"count_memcg_events"`
+	MemqosCountMemcgEvents *ebpf.ProgramSpec `ebpf:"memqos_count_memcg_events"`
 }
 
 // detectorMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type detectorMapSpecs struct {
-	Config      *ebpf.MapSpec `ebpf:"config"`
+	Armed       *ebpf.MapSpec `ebpf:"armed"`
+	ClassState  *ebpf.MapSpec `ebpf:"class_state"`
+	Classes     *ebpf.MapSpec `ebpf:"classes"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	HighCgroups *ebpf.MapSpec `ebpf:"high_cgroups"`
-	State       *ebpf.MapSpec `ebpf:"state"`
+	Triggers    *ebpf.MapSpec `ebpf:"triggers"`
+	Windows     *ebpf.MapSpec `ebpf:"windows"`
 }
 
 // detectorVariableSpecs contains global variables before they are loaded into the kernel.
@@ -128,18 +134,24 @@ func (o *detectorObjects) Close() error {
 //
 // It can be passed to loadDetectorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type detectorMaps struct {
-	Config      *ebpf.Map `ebpf:"config"`
+	Armed       *ebpf.Map `ebpf:"armed"`
+	ClassState  *ebpf.Map `ebpf:"class_state"`
+	Classes     *ebpf.Map `ebpf:"classes"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	HighCgroups *ebpf.Map `ebpf:"high_cgroups"`
-	State       *ebpf.Map `ebpf:"state"`
+	Triggers    *ebpf.Map `ebpf:"triggers"`
+	Windows     *ebpf.Map `ebpf:"windows"`
 }
 
 func (m *detectorMaps) Close() error {
 	return _DetectorClose(
-		m.Config,
+		m.Armed,
+		m.ClassState,
+		m.Classes,
 		m.Counters,
 		m.HighCgroups,
-		m.State,
+		m.Triggers,
+		m.Windows,
 	)
 }
 
@@ -153,12 +165,12 @@ type detectorVariables struct {
 //
 // It can be passed to loadDetectorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type detectorPrograms struct {
-	CountMemcgEvents *ebpf.Program `ebpf:"count_memcg_events"`
+	MemqosCountMemcgEvents *ebpf.Program `ebpf:"memqos_count_memcg_events"`
 }
 
 func (p *detectorPrograms) Close() error {
 	return _DetectorClose(
-		p.CountMemcgEvents,
+		p.MemqosCountMemcgEvents,
 	)
 }
 

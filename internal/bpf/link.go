@@ -7,13 +7,16 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/memqos/memqos/internal/kernel"
 	"golang.org/x/sys/unix"
 )
 
 // This file is memqos's one piece of raw BPF syscall plumbing: cilium/ebpf's
 // link.AttachStructOps can neither target a cgroup nor pass flags, which
-// attaching memcg_bpf_ops to a cgroup needs.
+// attaching memcg_bpf_ops to a cgroup needs, and its link.Info does not
+// decode a struct_ops link's map id. The link fd is handed to
+// cilium/ebpf (link.NewFromFD) at once.
 
 // Attach flags for struct_ops links to cgroups.
 const (
@@ -24,9 +27,9 @@ const (
 )
 
 const (
-	cmdLinkCreate   = 28 // BPF_LINK_CREATE
-	cmdLinkDetach   = 34 // BPF_LINK_DETACH
-	attachStructOps = 44 // BPF_STRUCT_OPS
+	cmdObjGetInfoByFD = 15 // BPF_OBJ_GET_INFO_BY_FD
+	cmdLinkCreate     = 28 // BPF_LINK_CREATE
+	attachStructOps   = 44 // BPF_STRUCT_OPS
 )
 
 // linkCreateAttr is the link_create member of union bpf_attr, as far as
@@ -59,12 +62,10 @@ func (e *AttachError) Error() string {
 
 func (e *AttachError) Unwrap() error { return e.Err }
 
-// cgroupLink is a struct_ops link to a cgroup.
-type cgroupLink struct{ fd int }
-
 // createCgroupLink attaches the struct_ops map mapFD to the cgroup
-// directory dir, in the way the ABI wants.
-func createCgroupLink(abi kernel.ABI, mapFD int, dir *os.File, flags uint32) (*cgroupLink, error) {
+// directory dir, in the way the ABI wants, and returns the link, which
+// owns the new fd.
+func createCgroupLink(abi kernel.ABI, mapFD int, dir *os.File, flags uint32) (link.Link, error) {
 	attr := linkCreateAttr{mapFD: uint32(mapFD), attachType: attachStructOps, flags: flags}
 	switch abi {
 	case kernel.ABIv6:
@@ -80,21 +81,45 @@ func createCgroupLink(abi kernel.ABI, mapFD int, dir *os.File, flags uint32) (*c
 	if errno != 0 {
 		return nil, &AttachError{Cgroup: dir.Name(), ABI: abi, Flags: flags, Err: errno}
 	}
-	return &cgroupLink{fd: int(fd)}, nil
+	l, err := link.NewFromFD(int(fd))
+	if err != nil { // NewFromFD closes fd on error
+		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: wrap link: %w", dir.Name(), err)
+	}
+	return l, nil
 }
 
-// Close detaches the link (BPF_LINK_DETACH, which restores the cgroup's
-// previous ops at once) and releases it.
-func (l *cgroupLink) Close() error {
-	if l.fd < 0 {
-		return nil
+// detachAndClose detaches l (BPF_LINK_DETACH, which restores the cgroup's
+// previous ops at once) and releases its fd. A link the kernel has
+// already detached (ENOLINK, for example after its cgroup was removed) is
+// not an error.
+func detachAndClose(l link.Link) error {
+	err := l.Detach()
+	if errors.Is(err, unix.ENOLINK) {
+		err = nil
 	}
-	attr := struct{ linkFD uint32 }{uint32(l.fd)}
-	_, _, errno := unix.Syscall(unix.SYS_BPF, cmdLinkDetach, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-	cerr := unix.Close(l.fd)
-	l.fd = -1
-	if errno != 0 && errno != unix.ENOLINK {
-		return fmt.Errorf("detach struct_ops link: %w", errno)
+	if err != nil {
+		err = fmt.Errorf("detach struct_ops link: %w", err)
 	}
-	return cerr
+	return errors.Join(err, l.Close())
+}
+
+// structOpsMapID returns the id of the struct_ops map of the link with fd
+// (bpf_link_info.struct_ops.map_id, which cilium/ebpf does not decode).
+func structOpsMapID(fd int) (uint32, error) {
+	var info struct {
+		typ, id, progID uint32
+		_               uint32
+		mapID           uint32 // struct_ops.map_id, at offset 16
+		_               [60]byte
+	}
+	attr := struct {
+		fd, infoLen uint32
+		info        uint64
+	}{uint32(fd), uint32(unsafe.Sizeof(info)), uint64(uintptr(unsafe.Pointer(&info)))}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, cmdObjGetInfoByFD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(&info)
+	if errno != 0 {
+		return 0, fmt.Errorf("link info: %w", errno)
+	}
+	return info.mapID, nil
 }

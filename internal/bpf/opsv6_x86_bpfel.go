@@ -16,14 +16,15 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	opsV6MapConfig          = "config"
+	opsV6MapClassState      = "class_state"
+	opsV6MapClasses         = "classes"
 	opsV6MapCounters        = "counters"
-	opsV6MapHighOps         = "high_ops"
-	opsV6MapLowOps          = "low_ops"
-	opsV6MapState           = "state"
+	opsV6MapMemqosHighOps   = "memqos_high_ops"
+	opsV6MapMemqosLowOps    = "memqos_low_ops"
 	opsV6ProgMemqosBelowLow = "memqos_below_low"
 	opsV6ProgMemqosBelowMin = "memqos_below_min"
 	opsV6ProgMemqosDelay    = "memqos_delay"
+	opsV6VarClassId         = "class_id"
 )
 
 // loadOpsV6 returns the embedded CollectionSpec for opsV6.
@@ -77,17 +78,18 @@ type opsV6ProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type opsV6MapSpecs struct {
-	Config   *ebpf.MapSpec `ebpf:"config"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	HighOps  *ebpf.MapSpec `ebpf:"high_ops"`
-	LowOps   *ebpf.MapSpec `ebpf:"low_ops"`
-	State    *ebpf.MapSpec `ebpf:"state"`
+	ClassState    *ebpf.MapSpec `ebpf:"class_state"`
+	Classes       *ebpf.MapSpec `ebpf:"classes"`
+	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	MemqosHighOps *ebpf.MapSpec `ebpf:"memqos_high_ops"`
+	MemqosLowOps  *ebpf.MapSpec `ebpf:"memqos_low_ops"`
 }
 
 // opsV6VariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type opsV6VariableSpecs struct {
+	ClassId *ebpf.VariableSpec `ebpf:"class_id"`
 }
 
 // opsV6Objects contains all objects after they have been loaded into the kernel.
@@ -110,20 +112,20 @@ func (o *opsV6Objects) Close() error {
 //
 // It can be passed to loadOpsV6Objects or ebpf.CollectionSpec.LoadAndAssign.
 type opsV6Maps struct {
-	Config   *ebpf.Map `ebpf:"config"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	HighOps  *ebpf.Map `ebpf:"high_ops"`
-	LowOps   *ebpf.Map `ebpf:"low_ops"`
-	State    *ebpf.Map `ebpf:"state"`
+	ClassState    *ebpf.Map `ebpf:"class_state"`
+	Classes       *ebpf.Map `ebpf:"classes"`
+	Counters      *ebpf.Map `ebpf:"counters"`
+	MemqosHighOps *ebpf.Map `ebpf:"memqos_high_ops"`
+	MemqosLowOps  *ebpf.Map `ebpf:"memqos_low_ops"`
 }
 
 func (m *opsV6Maps) Close() error {
 	return _OpsV6Close(
-		m.Config,
+		m.ClassState,
+		m.Classes,
 		m.Counters,
-		m.HighOps,
-		m.LowOps,
-		m.State,
+		m.MemqosHighOps,
+		m.MemqosLowOps,
 	)
 }
 
@@ -131,6 +133,7 @@ func (m *opsV6Maps) Close() error {
 //
 // It can be passed to loadOpsV6Objects or ebpf.CollectionSpec.LoadAndAssign.
 type opsV6Variables struct {
+	ClassId *ebpf.Variable `ebpf:"class_id"`
 }
 
 // opsV6Programs contains all programs after they have been loaded into the kernel.

@@ -16,14 +16,15 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	opsV7MapConfig          = "config"
+	opsV7MapClassState      = "class_state"
+	opsV7MapClasses         = "classes"
 	opsV7MapCounters        = "counters"
-	opsV7MapHighOps         = "high_ops"
-	opsV7MapLowOps          = "low_ops"
-	opsV7MapState           = "state"
+	opsV7MapMemqosHighOps   = "memqos_high_ops"
+	opsV7MapMemqosLowOps    = "memqos_low_ops"
 	opsV7ProgMemqosBelowLow = "memqos_below_low"
 	opsV7ProgMemqosBelowMin = "memqos_below_min"
 	opsV7ProgMemqosDelay    = "memqos_delay"
+	opsV7VarClassId         = "class_id"
 )
 
 // loadOpsV7 returns the embedded CollectionSpec for opsV7.
@@ -77,17 +78,18 @@ type opsV7ProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type opsV7MapSpecs struct {
-	Config   *ebpf.MapSpec `ebpf:"config"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	HighOps  *ebpf.MapSpec `ebpf:"high_ops"`
-	LowOps   *ebpf.MapSpec `ebpf:"low_ops"`
-	State    *ebpf.MapSpec `ebpf:"state"`
+	ClassState    *ebpf.MapSpec `ebpf:"class_state"`
+	Classes       *ebpf.MapSpec `ebpf:"classes"`
+	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	MemqosHighOps *ebpf.MapSpec `ebpf:"memqos_high_ops"`
+	MemqosLowOps  *ebpf.MapSpec `ebpf:"memqos_low_ops"`
 }
 
 // opsV7VariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type opsV7VariableSpecs struct {
+	ClassId *ebpf.VariableSpec `ebpf:"class_id"`
 }
 
 // opsV7Objects contains all objects after they have been loaded into the kernel.
@@ -110,20 +112,20 @@ func (o *opsV7Objects) Close() error {
 //
 // It can be passed to loadOpsV7Objects or ebpf.CollectionSpec.LoadAndAssign.
 type opsV7Maps struct {
-	Config   *ebpf.Map `ebpf:"config"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	HighOps  *ebpf.Map `ebpf:"high_ops"`
-	LowOps   *ebpf.Map `ebpf:"low_ops"`
-	State    *ebpf.Map `ebpf:"state"`
+	ClassState    *ebpf.Map `ebpf:"class_state"`
+	Classes       *ebpf.Map `ebpf:"classes"`
+	Counters      *ebpf.Map `ebpf:"counters"`
+	MemqosHighOps *ebpf.Map `ebpf:"memqos_high_ops"`
+	MemqosLowOps  *ebpf.Map `ebpf:"memqos_low_ops"`
 }
 
 func (m *opsV7Maps) Close() error {
 	return _OpsV7Close(
-		m.Config,
+		m.ClassState,
+		m.Classes,
 		m.Counters,
-		m.HighOps,
-		m.LowOps,
-		m.State,
+		m.MemqosHighOps,
+		m.MemqosLowOps,
 	)
 }
 
@@ -131,6 +133,7 @@ func (m *opsV7Maps) Close() error {
 //
 // It can be passed to loadOpsV7Objects or ebpf.CollectionSpec.LoadAndAssign.
 type opsV7Variables struct {
+	ClassId *ebpf.Variable `ebpf:"class_id"`
 }
 
 // opsV7Programs contains all programs after they have been loaded into the kernel.

@@ -3,6 +3,7 @@ package selftest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
@@ -22,7 +23,7 @@ func (o *Options) hierarchies(ctx context.Context) Result {
 	if err != nil {
 		return failed(r, err)
 	}
-	det, err := bpf.NewDetector(bpf.DefaultConfig())
+	det, err := newDetector(bpf.HighConfig{Threshold: upstreamThreshold, Window: time.Second, Hold: time.Second, ProtectLow: true})
 	if err != nil {
 		return failed(r, err)
 	}
@@ -38,7 +39,7 @@ func (o *Options) hierarchies(ctx context.Context) Result {
 		succeed bool
 	}{{bpf.FlagAllowOverride, true}, {0, true}, {0, false}}
 	for i, step := range steps {
-		a, err := attachTo(det, bpf.Low, groups[i], step.flags)
+		a, err := attachTo(det, bpf.Low, lowClass, groups[i], step.flags)
 		if a != nil {
 			atts = append(atts, a)
 		}

@@ -53,8 +53,11 @@ type Result struct {
 	// a charge hit memory.max and reclaimed.
 	LimitHits uint64 `json:"limit_hits,omitempty"`
 	// PeakMB is the parent's memory.peak.
-	PeakMB   float64       `json:"peak_mb,omitempty"`
-	Counters *bpf.Counters `json:"counters,omitempty"`
+	PeakMB float64 `json:"peak_mb,omitempty"`
+	// HighCounters and LowCounters are the BPF counters of the HIGH and
+	// LOW classes.
+	HighCounters *bpf.Counters `json:"high_counters,omitempty"`
+	LowCounters  *bpf.Counters `json:"low_counters,omitempty"`
 	// Hierarchies.
 	Errno string `json:"errno,omitempty"`
 	// Attempts is how many times a timing test ran: it is repeated, up to

@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -48,8 +49,7 @@ func (o *Options) timing(ctx context.Context, name string, reads int, highOps, l
 		return failed(r, err)
 	}
 	defer proc.RemoveGroup(s.parent)
-	cfg := bpf.Config{Threshold: upstreamThreshold, Window: time.Second, Protect: time.Second, Delay: upstreamDelay, ProtectLow: low, ProtectMin: min}
-	det, err := bpf.NewDetector(cfg)
+	det, err := newDetector(bpf.HighConfig{Threshold: upstreamThreshold, Window: time.Second, Hold: time.Second, ProtectLow: low, ProtectMin: min})
 	if err != nil {
 		return failed(r, err)
 	}
@@ -62,11 +62,12 @@ func (o *Options) timing(ctx context.Context, name string, reads int, highOps, l
 	if derr := detach(); err == nil {
 		err = derr
 	}
-	c, cerr := det.Counters()
-	if cerr == nil {
-		r.Counters = &c
-		r.Delays = c.DelayActive
-		r.DelayRequested = float64(c.DelayMsTotal) / 1000
+	hc, herr := det.Counters(highClass)
+	lc, lerr := det.Counters(lowClass)
+	if herr == nil && lerr == nil {
+		r.HighCounters, r.LowCounters = &hc, &lc
+		r.Delays = lc.DelayActive
+		r.DelayRequested = float64(lc.DelayMsTotal) / 1000
 	}
 	if err != nil {
 		return failed(r, err)
@@ -81,7 +82,7 @@ func attachOps(det *bpf.Detector, s *setup, highOps bool) (func() error, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := det.AddHigh(id); err != nil {
+	if err := det.AddHighCgroup(id, highClass); err != nil {
 		return nil, err
 	}
 	var atts []*bpf.Attachment
@@ -96,14 +97,15 @@ func attachOps(det *bpf.Detector, s *setup, highOps bool) (func() error, error) 
 	}
 	roles := []struct {
 		role bpf.Role
+		id   bpf.ClassID
 		g    *cgroup.Group
 		on   bool
-	}{{bpf.High, s.high, highOps}, {bpf.Low, s.low, true}}
+	}{{bpf.High, highClass, s.high, highOps}, {bpf.Low, lowClass, s.low, true}}
 	for _, x := range roles {
 		if !x.on {
 			continue
 		}
-		a, err := attachTo(det, x.role, x.g, 0)
+		a, err := attachTo(det, x.role, x.id, x.g, 0)
 		if err != nil {
 			detach()
 			return nil, err
@@ -113,13 +115,36 @@ func attachOps(det *bpf.Detector, s *setup, highOps bool) (func() error, error) 
 	return detach, nil
 }
 
-func attachTo(det *bpf.Detector, role bpf.Role, g *cgroup.Group, flags uint32) (*bpf.Attachment, error) {
+func attachTo(det *bpf.Detector, role bpf.Role, id bpf.ClassID, g *cgroup.Group, flags uint32) (*bpf.Attachment, error) {
 	dir, err := g.OpenDir()
 	if err != nil {
 		return nil, err
 	}
 	defer dir.Close()
-	return det.Attach(role, dir, flags)
+	return det.Attach(role, id, dir, flags)
+}
+
+// The selftests' classes: one HIGH class and one LOW class yielding to it.
+const (
+	highClass bpf.ClassID = 1
+	lowClass  bpf.ClassID = 2
+)
+
+// newDetector loads a detector with highClass configured as high and
+// lowClass delayed by the upstream delay while highClass is under
+// pressure.
+func newDetector(high bpf.HighConfig) (*bpf.Detector, error) {
+	det, err := bpf.NewDetector()
+	if err != nil {
+		return nil, err
+	}
+	err = errors.Join(det.SetHigh(highClass, high),
+		det.SetLow(lowClass, bpf.LowConfig{Delay: upstreamDelay, YieldsTo: []bpf.ClassID{highClass}}))
+	if err != nil {
+		det.Close()
+		return nil, err
+	}
+	return det, nil
 }
 
 // runPair starts LOW then HIGH, as upstream does, and records their times,

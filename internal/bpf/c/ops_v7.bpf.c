@@ -21,12 +21,12 @@ unsigned int memqos_delay(__u64 *ctx)
 }
 
 SEC(".struct_ops.link")
-struct memcg_bpf_ops high_ops = {
+struct memcg_bpf_ops memqos_high_ops = {
 	.below_low = (void *)memqos_below_low,
 	.below_min = (void *)memqos_below_min,
 };
 
 SEC(".struct_ops.link")
-struct memcg_bpf_ops low_ops = {
+struct memcg_bpf_ops memqos_low_ops = {
 	.memcg_charged = (void *)memqos_delay,
 };
