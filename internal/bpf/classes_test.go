@@ -297,3 +297,30 @@ func TestConcurrentClose(t *testing.T) {
 		t.Fatal("StructOpsLinks lists no link while one is attached")
 	}
 }
+
+// TestWindowSlides: faults older than the window do not count, and
+// pressure ends after its hold time.
+func TestWindowSlides(t *testing.T) {
+	// 8 MiB is 2048 faults plus the helper's start (about 350); two runs
+	// in one window would cross 3000.
+	cfg := bpf.HighConfig{Threshold: 3000, Window: 2 * time.Second, Hold: 300 * time.Millisecond}
+	d := newDetector(t, cfg, refLow())
+	parent := testutil.ParentCgroup(t)
+	high := child(t, parent, "high")
+	addHigh(t, d, high, highClass)
+	run(t, high, 8)
+	time.Sleep(cfg.Window + cfg.Window/8) // the first run's buckets leave the window
+	run(t, high, 8)
+	if c := counters(t, d, highClass); c.HighFaults <= cfg.Threshold || c.Triggers != 0 {
+		t.Fatalf("two runs %v apart: %+v; want more faults than the threshold in total and no trigger", cfg.Window, c)
+	}
+	run(t, high, 16)
+	p := pressure(t, d, highClass)
+	if counters(t, d, highClass).Triggers == 0 || p.LastTrigger == 0 || p.Until <= p.LastTrigger || p.Until-p.LastTrigger > cfg.Hold {
+		t.Fatalf("pressure %+v after 4096 faults in one window; want a trigger held %v", p, cfg.Hold)
+	}
+	time.Sleep(2 * cfg.Hold)
+	if p := pressure(t, d, highClass); p.Active {
+		t.Fatalf("pressure %+v still active after twice its hold time", p)
+	}
+}
