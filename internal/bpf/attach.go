@@ -107,6 +107,11 @@ func (d *Detector) loadOps(abi kernel.ABI, role Role, id ClassID) (*ebpf.Collect
 		return nil, err
 	}
 	keepOnly(spec, role)
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if err := spec.Variables["class_id"].Set(uint32(id)); err != nil {
 		return nil, fmt.Errorf("load memcg_bpf_ops %s: set class id: %w", role, err)
 	}

@@ -149,6 +149,9 @@ func TestTriggerEvents(t *testing.T) {
 	if _, ok := <-d.Triggers(); ok {
 		t.Fatal("Triggers still open after Close")
 	}
+	if _, err := d.Pressure(highClass); !errors.Is(err, bpf.ErrClosed) {
+		t.Fatalf("Pressure after Close: %v; want ErrClosed", err)
+	}
 }
 
 // nextTrigger waits for the ring buffer's next event (events arrive

@@ -73,6 +73,11 @@ func (d *Detector) Counters(id ClassID) (Counters, error) {
 func (d *Detector) TracepointCalls() (uint64, error) { return d.counter(cntTracepointCalls) }
 
 func (d *Detector) counter(key uint32) (uint64, error) {
+	done, err := d.use()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	var perCPU []uint64
 	if err := d.objs.Counters.Lookup(key, &perCPU); err != nil {
 		return 0, fmt.Errorf("read counter %d: %w", key, err)

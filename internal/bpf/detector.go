@@ -27,9 +27,25 @@ type Detector struct {
 	triggers chan Trigger
 	done     chan struct{}
 
-	mu       sync.Mutex // serialises map writers and Close
+	// mu guards the maps against Close: methods that use them hold it
+	// for reading (RemoveClass, which must see no concurrent member
+	// changes, and Close hold it for writing).
+	mu       sync.RWMutex
 	closed   bool
 	closeErr error
+}
+
+// ErrClosed is returned by a Detector's methods after Close.
+var ErrClosed = errors.New("bpf: detector closed")
+
+// use holds d open for reading; call the returned function when done.
+func (d *Detector) use() (func(), error) {
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return d.mu.RUnlock, nil
 }
 
 // NewDetector loads the detector and attaches it to the
@@ -106,8 +122,11 @@ func (d *Detector) SetLow(id ClassID, cfg LowConfig) error {
 }
 
 func (d *Detector) putClass(id ClassID, raw detectorMemqosClass) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
 	if err := d.objs.Classes.Put(uint32(id), raw); err != nil {
 		return fmt.Errorf("write class %d: %w", id, err)
 	}
@@ -123,6 +142,9 @@ func (d *Detector) RemoveClass(id ClassID) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
 	var (
 		cg  uint64
 		cls uint32
@@ -165,6 +187,11 @@ func (d *Detector) Arm(id ClassID, armed bool) error {
 	if armed {
 		v = 1
 	}
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
 	if err := d.objs.Armed.Put(uint32(id), v); err != nil {
 		return fmt.Errorf("arm class %d: %w", id, err)
 	}
@@ -180,6 +207,11 @@ func (d *Detector) AddHighCgroup(cgroupID uint64, id ClassID) error {
 	if err := id.valid(); err != nil {
 		return fmt.Errorf("add HIGH cgroup %d: %w", cgroupID, err)
 	}
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
 	if err := d.objs.HighCgroups.Put(cgroupID, uint32(id)); err != nil {
 		return fmt.Errorf("add HIGH cgroup %d to class %d: %w", cgroupID, id, err)
 	}
@@ -190,6 +222,11 @@ func (d *Detector) AddHighCgroup(cgroupID uint64, id ClassID) error {
 // cgroupID (and of its subtree, unless an ancestor is registered).
 // Removing a cgroup that is not registered is not an error.
 func (d *Detector) RemoveHighCgroup(cgroupID uint64) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
 	if err := d.objs.HighCgroups.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("remove HIGH cgroup %d: %w", cgroupID, err)
 	}
@@ -215,6 +252,11 @@ func (d *Detector) Pressure(id ClassID) (Pressure, error) {
 	if err := id.valid(); err != nil {
 		return Pressure{}, fmt.Errorf("pressure: %w", err)
 	}
+	done, err := d.use()
+	if err != nil {
+		return Pressure{}, err
+	}
+	defer done()
 	var st detectorMemqosState
 	var armed uint32
 	if err := errors.Join(d.objs.ClassState.Lookup(uint32(id), &st), d.objs.Armed.Lookup(uint32(id), &armed)); err != nil {
@@ -240,7 +282,8 @@ func Monotonic() (time.Duration, error) {
 // Close stops the trigger reader (closing the Triggers channel), detaches
 // the tracepoint and unloads the detector. Attachments keep the maps they
 // share alive until they are closed; close them first. Close is
-// idempotent; later calls return the first call's result.
+// idempotent: later calls return the first call's result. It waits for
+// methods in progress; methods called after it return ErrClosed.
 func (d *Detector) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -23,7 +23,8 @@
 // The C sources are in c/; bpf2go output is committed. Loading and
 // attaching needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and kernel
 // BTF; StructOpsLinks needs CAP_SYS_ADMIN. A Detector's methods and an
-// Attachment's methods are safe for concurrent use; Close of either is
+// Attachment's methods are safe for concurrent use, Close included (a
+// Detector's methods return an error after Close); Close of either is
 // idempotent. Attachments should be closed before their Detector.
 //
 // Errors: ErrNotSupported (from internal/kernel) means the kernel lacks a
