@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/cilium/ebpf/btf"
 	"github.com/memqos/memqos/internal/bpf"
@@ -53,25 +52,12 @@ var helpers = testutil.Helpers{
 				return 4
 			}
 		}
-		const huge = 2 << 20
-		raw, err := unix.Mmap(-1, 0, mb<<20+huge, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		_, kb, err := testutil.MapHuge(mb << 20)
 		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 3
 		}
-		off := (huge - int(uintptr(unsafe.Pointer(&raw[0])))%huge) % huge
-		b := raw[off : off+mb<<20]
-		if err := unix.Madvise(b, unix.MADV_HUGEPAGE); err != nil {
-			return 5
-		}
-		for j := 0; j < len(b); j += 4096 {
-			b[j] = 1
-		}
-		smaps, _ := os.ReadFile("/proc/self/smaps_rollup")
-		for _, line := range strings.Split(string(smaps), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "AnonHugePages:" {
-				fmt.Println(f[1])
-			}
-		}
+		fmt.Println(kb)
 		return 0
 	},
 	// touch MB: map and touch MB mebibytes of anonymous memory, then exit.

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -78,4 +81,34 @@ func Exited(t testing.TB, script string) *os.ProcessState {
 		t.Fatal(err)
 	}
 	return cmd.ProcessState
+}
+
+// MapHuge maps n bytes of private anonymous memory, 2 MiB-aligned and
+// advised MADV_HUGEPAGE, touches every 4 KiB page, and returns the
+// process's AnonHugePages in kB afterwards (0 when THP is off for it).
+func MapHuge(n int) ([]byte, int, error) {
+	const huge = 2 << 20
+	raw, err := unix.Mmap(-1, 0, n+huge, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mmap %d bytes: %w", n, err)
+	}
+	off := (huge - int(uintptr(unsafe.Pointer(&raw[0])))%huge) % huge
+	b := raw[off : off+n]
+	if err := unix.Madvise(b, unix.MADV_HUGEPAGE); err != nil {
+		return nil, 0, fmt.Errorf("madvise MADV_HUGEPAGE: %w", err)
+	}
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	smaps, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		return b, 0, err
+	}
+	for _, line := range strings.Split(string(smaps), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "AnonHugePages:" {
+			kb, err := strconv.Atoi(f[1])
+			return b, kb, err
+		}
+	}
+	return b, 0, errors.New("no AnonHugePages in /proc/self/smaps_rollup")
 }
