@@ -55,6 +55,9 @@ func readMember(g *cgroup.Group) (policy.Member, error) {
 	if _, frozen, err := g.Events(); err == nil {
 		m.Frozen = frozen
 	}
+	if st, err := g.MemoryStat(); err == nil {
+		m.AnonTHP = st["anon_thp"]
+	}
 	return m, nil
 }
 

@@ -57,10 +57,12 @@ func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, ac
 		if st.exempt {
 			continue
 		}
-		if e.slowsWithHigh(c) {
+		if e.slowsWithHigh(c) || m.AnonTHP > 0 {
+			// THP faults are never delayed; memory.high reaches them.
 			e.lowerHigh(p, c, m, st, s.Root)
-		} else {
-			st.throttled = p.Delay[c.Name] > 0
+		}
+		if !e.slowsWithHigh(c) && p.Delay[c.Name] > 0 {
+			st.throttled = true
 		}
 		e.escalate(p, c, m, st, s)
 	}
@@ -81,16 +83,16 @@ func (e *Engine) lowerHigh(p *Plan, c *config.Class, m Member, st *memberState, 
 	if next >= m.High {
 		return // already at or below where memqos would put it
 	}
-	st.throttled = true
+	st.throttled, st.highLowered = true, true
 	p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Value: next,
-		Reason: fmt.Sprintf("LOW class %s yields to pressure: lower toward usage %d, floor %d", c.Name, m.Usage, c.Floor.Bytes)})
+		Reason: fmt.Sprintf("LOW class %s yields to pressure: lower toward usage %d, floor %d%s", c.Name, m.Usage, c.Floor.Bytes, thpNote(m))})
 }
 
 // release undoes the throttle and any escalation of a member once no
 // HIGH class it yields to is under pressure.
 func (e *Engine) release(p *Plan, c *config.Class, m Member, st *memberState) {
 	reason := fmt.Sprintf("no HIGH class that LOW class %s yields to is under pressure", c.Name)
-	if st.throttled && e.slowsWithHigh(c) && !st.exempt {
+	if st.highLowered && !st.exempt {
 		p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Restore: true, Reason: reason})
 	}
 	switch {
@@ -167,4 +169,11 @@ func (e *Engine) forgetGone(s Snapshot) {
 			delete(e.prot, p)
 		}
 	}
+}
+
+func thpNote(m Member) string {
+	if m.AnonTHP == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d bytes of THP, which the delay does not reach)", m.AnonTHP)
 }

@@ -48,12 +48,13 @@ type highState struct {
 
 // memberState is what the engine remembers of a LOW member it acts on.
 type memberState struct {
-	class     string
-	throttled bool          // the engine lowered its memory.high, or its class is delayed
-	stalled   time.Duration // continuous time without progress while throttled
-	exempt    bool          // escalated: left alone until its class's pressure ends
-	frozen    bool          // frozen by escalation
-	lifted    bool          // its throttle lifted by escalation
+	class       string
+	throttled   bool          // the engine lowered its memory.high, or its class is delayed
+	highLowered bool          // the engine lowered its memory.high
+	stalled     time.Duration // continuous time without progress while throttled
+	exempt      bool          // escalated: left alone until its class's pressure ends
+	frozen      bool          // frozen by escalation
+	lifted      bool          // its throttle lifted by escalation
 }
 
 // New returns an engine for cfg, acting through mode.

@@ -296,3 +296,28 @@ func TestNewRejectsUnknownMode(t *testing.T) {
 		t.Fatal("accepted an unknown mode")
 	}
 }
+
+// TestStructOpsTHPFallback: a LOW member with THP-backed memory is slowed
+// with memory.high too, since the charge delay never reaches THP faults.
+func TestStructOpsTHPFallback(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), StructOps)
+	s := Snapshot{Now: t0, Root: Memory{Usage: 950 * mib, Limit: 1000 * mib}, Classes: []ClassState{
+		{Name: "high", LastTrigger: t0, Members: []Member{{Path: "h", Usage: 500 * mib, High: Max}}},
+		{Name: "low", Members: []Member{
+			{Path: "thp", Usage: 200 * mib, High: Max, AnonTHP: 64 * mib},
+			{Path: "plain", Usage: 200 * mib, High: Max},
+		}},
+	}}
+	p := e.Decide(s)
+	got := writes(p)
+	if !strings.Contains(got, "thp/memory.high") || strings.Contains(got, "plain/") || strings.Contains(got, "h/memory.low") {
+		t.Fatalf("want memory.high for the THP member only (structops protects HIGH in BPF):\n%s", got)
+	}
+	if p.Delay["low"] == 0 {
+		t.Error("no delay programmed for the class")
+	}
+	s.Now = t0.Add(5 * time.Second)
+	if got := writes(e.Decide(s)); got != "thp/memory.high: restore (no HIGH class that LOW class low yields to is under pressure)" {
+		t.Fatalf("after pressure: %q", got)
+	}
+}

@@ -62,4 +62,7 @@ type Member struct {
 	MemStall time.Duration
 	// Frozen says the cgroup is frozen.
 	Frozen bool
+	// AnonTHP is its anonymous memory backed by transparent huge pages
+	// (memory.stat anon_thp), which the charge delay never reaches.
+	AnonTHP uint64
 }
