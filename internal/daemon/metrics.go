@@ -20,6 +20,7 @@ type metrics struct {
 	removed      *prometheus.CounterVec
 	pressure     *prometheus.GaugeVec
 	contended    prometheus.Gauge
+	contendedN   prometheus.Counter
 	triggers     *prometheus.CounterVec
 	backendCount *prometheus.GaugeVec
 	delay        *prometheus.GaugeVec
@@ -49,6 +50,8 @@ func newMetrics() *metrics {
 			Help: "1 while a HIGH class is under pressure."}, []string{"class"}),
 		contended: prometheus.NewGauge(prometheus.GaugeOpts{Name: "memqos_contended",
 			Help: "1 while free memory under the root is below the headroom."}),
+		contendedN: prometheus.NewCounter(prometheus.CounterOpts{Name: "memqos_contended_ticks_total",
+			Help: "Control-loop ticks that found memory contended."}),
 		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "memqos_class_pressure_triggers_total",
 			Help: "Pressure triggers the detector reported for a HIGH class."}, []string{"class"}),
 		backendCount: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "memqos_class_backend_counter",
@@ -68,7 +71,7 @@ func newMetrics() *metrics {
 		rootLimit: prometheus.NewGauge(prometheus.GaugeOpts{Name: "memqos_root_memory_limit_bytes",
 			Help: "The root's effective memory limit."}),
 	}
-	m.reg.MustRegister(m.usage, m.high, m.protected, m.members, m.applied, m.removed, m.pressure, m.contended,
+	m.reg.MustRegister(m.usage, m.high, m.protected, m.members, m.applied, m.removed, m.pressure, m.contended, m.contendedN,
 		m.triggers, m.backendCount, m.delay, m.reaction, m.escalations, m.writes, m.rootUsage, m.rootLimit)
 	return m
 }

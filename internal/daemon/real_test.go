@@ -302,6 +302,21 @@ func TestRealChurn(t *testing.T) {
 	lint(t, d)
 }
 
+// metricTotal returns the value of the unlabelled series name.
+func metricTotal(d *Daemon, name string) float64 {
+	mfs, _ := d.metrics.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
+}
+
 // pace sleeps until the (i+1)th of a series of events at 50 a second
 // that started at start is due.
 func pace(start time.Time, i int) {

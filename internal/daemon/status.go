@@ -56,6 +56,9 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 	m.rootUsage.Set(float64(s.Root.Usage))
 	m.rootLimit.Set(float64(s.Root.Limit))
 	m.contended.Set(b2f(p.Contended))
+	if p.Contended {
+		m.contendedN.Inc()
+	}
 	st := Status{Backend: d.be.name(), Root: d.root.Path(), DryRun: d.opts.DryRun, Updated: s.Now,
 		Contended: p.Contended, RootUsage: s.Root.Usage, RootLimit: s.Root.Limit, Knobs: d.knobs.journal.Entries()}
 	for _, cs := range s.Classes {
