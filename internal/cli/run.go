@@ -83,18 +83,24 @@ func runCommand(f *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.noTHP {
-		if err := thp.DisableForProcess(); err != nil {
-			return err
-		}
-	}
-	c := exec.Command(args[0], args[1:]...)
-	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	st, err := proc.Run(grp, c)
+	st, err := runArgs(grp, f.noTHP, args)
 	if err != nil {
 		return err
 	}
 	return &ExitError{Code: st.Code}
+}
+
+// runArgs runs args in grp with memqos's standard streams, without
+// transparent huge pages if noTHP, and returns how it ended.
+func runArgs(grp *cgroup.Group, noTHP bool, args []string) (proc.Status, error) {
+	if noTHP {
+		if err := thp.DisableForProcess(); err != nil {
+			return proc.Status{}, err
+		}
+	}
+	c := exec.Command(args[0], args[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return proc.Run(grp, c)
 }
 
 // runGroup returns the group of f, creating it with --create, after

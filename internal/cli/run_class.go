@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,7 +10,6 @@ import (
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/proc"
-	"github.com/memqos/memqos/internal/thp"
 )
 
 // defaultConfig is where memqos run --class and memqos status look for
@@ -46,14 +43,7 @@ func runInClass(g *globals, f *runFlags, args []string) error {
 			g.logger().Warn("remove the command's group", "err", err)
 		}
 	}()
-	if f.noTHP {
-		if err := thp.DisableForProcess(); err != nil {
-			return err
-		}
-	}
-	c := exec.Command(args[0], args[1:]...)
-	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	st, err := proc.Run(grp, c)
+	st, err := runArgs(grp, f.noTHP, args)
 	if err != nil {
 		return err
 	}

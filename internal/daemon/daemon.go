@@ -59,9 +59,18 @@ type Daemon struct {
 	wake    chan struct{}
 	reload  chan *config.Config
 	onsets  map[string]time.Time // pressure onset per HIGH class, until acted on
+	retry   bool                 // a member could not be governed: rescan at the next tick
 
 	mu     sync.Mutex
 	status Status
+	failed bool // a member could not be governed at the last scan (tests)
+}
+
+// retryPending reports whether the last scan left a member ungoverned.
+func (d *Daemon) retryPending() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failed
 }
 
 // New prepares a daemon: it opens the journal, restores what a previous
@@ -254,6 +263,11 @@ func (d *Daemon) loop(ctx context.Context) error {
 		case t := <-d.be.triggers():
 			d.metrics.trigger(t.class)
 		case <-timer.C:
+			if d.retry {
+				if err := d.rescan(); err != nil {
+					d.log.Error("scan members", "err", err)
+				}
+			}
 		}
 		plan := d.tick()
 		next := idleTick

@@ -98,15 +98,25 @@ func writeFile(t *testing.T, p, content string) {
 	}
 }
 
-// addMember makes a member cgroup with usage bytes.
+// addMember makes a member cgroup with usage bytes. Its files are
+// written in a staging directory that is then renamed into place, since a
+// real cgroup has its files from the moment it exists.
 func addMember(t *testing.T, fsys *cgroup.FS, rel string, usage uint64) {
 	t.Helper()
+	stage := filepath.Join(fsys.Root, ".stage")
+	defer func() {
+		dst := filepath.Join(fsys.Root, "memqos", rel)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.Rename(stage, dst); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	for name, v := range map[string]string{
 		"memory.current": itoa(usage), "memory.high": "max", "memory.low": "0",
 		"cpu.weight": "100", "memory.pressure": "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0",
 		"cgroup.events": "populated 1\nfrozen 0", "cgroup.freeze": "0",
 	} {
-		writeFile(t, filepath.Join(fsys.Root, "memqos", rel, name), v)
+		writeFile(t, filepath.Join(stage, name), v)
 	}
 }
 
@@ -162,16 +172,30 @@ func waitWithin(t *testing.T, patience time.Duration, what string, cond func() b
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func TestDaemonGovernsAndRestores(t *testing.T) {
+// contendedTree is fakeTree with a HIGH member using 500 MiB and a LOW
+// member using 450 MiB: 50 MiB free under the root's 1000 MiB.
+func contendedTree(t *testing.T) *cgroup.FS {
 	fsys := fakeTree(t)
 	addMember(t, fsys, "high/a", 500<<20)
 	addMember(t, fsys, "low/b", 450<<20)
 	writeFile(t, filepath.Join(fsys.Root, "memqos/memory.current"), itoa(950<<20))
-	be := newFake()
-	d, _ := newTestDaemon(t, fsys, be, false)
+	return fsys
+}
+
+// start runs d until the returned function stops it and returns Run's
+// error.
+func start(d *Daemon) func() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
+	return func() error { cancel(); return <-done }
+}
+
+func TestDaemonGovernsAndRestores(t *testing.T) {
+	fsys := contendedTree(t)
+	be := newFake()
+	d, _ := newTestDaemon(t, fsys, be, false)
+	stop := start(d)
 
 	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
 	be.fire("high")
@@ -185,8 +209,7 @@ func TestDaemonGovernsAndRestores(t *testing.T) {
 	addMember(t, fsys, "low/c", 10<<20)
 	waitFor(t, "the new member's cpu.weight", func() bool { return read(t, fsys, "memqos/low/c/cpu.weight") == "50" })
 
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	for rel, want := range map[string]string{
@@ -232,21 +255,15 @@ func TestCrashRestore(t *testing.T) {
 }
 
 func TestDryRunChangesNothing(t *testing.T) {
-	fsys := fakeTree(t)
-	addMember(t, fsys, "low/b", 450<<20)
-	addMember(t, fsys, "high/a", 500<<20)
-	writeFile(t, filepath.Join(fsys.Root, "memqos/memory.current"), itoa(950<<20))
+	fsys := contendedTree(t)
 	be := newFake()
 	d, log := newTestDaemon(t, fsys, be, true)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := start(d)
 	be.fire("high")
 	waitFor(t, "a logged memory.high decision", func() bool {
 		return strings.Contains(log.String(), `"file":"memory.high"`)
 	})
-	cancel()
-	<-done
+	stop()
 	if got := read(t, fsys, "memqos/low/b/memory.high") + read(t, fsys, "memqos/low/b/cpu.weight"); got != "max100" {
 		t.Errorf("dry run changed knobs: %q", got)
 	}
@@ -280,4 +297,23 @@ classes:
 			t.Errorf("%s: class %q; want %q", rel, got, want)
 		}
 	}
+}
+
+// TestMemberRetried: a member that cannot be governed when it appears
+// (here its cpu.weight file is missing at first) is tried again at the
+// next tick, without a new event from the tree.
+func TestMemberRetried(t *testing.T) {
+	fsys := contendedTree(t)
+	d, _ := newTestDaemon(t, fsys, newFake(), false)
+	stop := start(d)
+	defer stop()
+	dir := filepath.Join(fsys.Root, "memqos/low/late")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a failed attempt", func() bool { return d.retryPending() })
+	writeFile(t, filepath.Join(dir, "memory.current"), "0")
+	writeFile(t, filepath.Join(dir, "memory.high"), "max")
+	writeFile(t, filepath.Join(dir, "cpu.weight"), "100")
+	waitFor(t, "the member governed", func() bool { return read(t, fsys, "memqos/low/late/cpu.weight") == "50" })
 }

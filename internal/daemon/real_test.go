@@ -153,12 +153,9 @@ func runDaemon(t *testing.T, cfg *config.Config, fsys *cgroup.FS) (*Daemon, func
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := start(d)
 	return d, func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("daemon stopped with: %v", err)
 		}
 	}
