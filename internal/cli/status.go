@@ -87,8 +87,10 @@ func writeStatus(w io.Writer, st daemon.Status) error {
 		switch {
 		case c.Pressure:
 			state = "pressure"
-		case c.Delay != "":
-			state = "delay " + c.Delay
+		case c.Slowed && c.Delay != "":
+			state = "slowed, delay " + c.Delay
+		case c.Slowed:
+			state = "slowed"
 		}
 		if len(c.Members) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t(none)\t\t\n", c.Name, c.Priority, state)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -454,3 +457,101 @@ func fetchStatus(sock string) (Status, error) {
 }
 
 func unixMunmap(b []byte) { unix.Munmap(b) }
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and the
+// test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRealServeReloadStatus runs the real daemon: /metrics over TCP shows
+// the per-class and per-member series, memqos status shows the live state,
+// a malformed configuration sent with SIGHUP is rejected with its field
+// named while the old one stays in force, and a good one is applied.
+func TestRealServeReloadStatus(t *testing.T) {
+	testutil.Require(t, testutil.Root, testutil.CgroupV2)
+	s := newScenario(t, "auto", "auto")
+	cfgPath := filepath.Join(t.TempDir(), "memqos.yaml")
+	listen := "127.0.0.1:19464"
+	write := func(text string) {
+		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(s.config + "metrics: {listen: \"" + listen + "\"}\n")
+	bin := testutil.Memqos(t)
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "daemon", "--config", cfgPath)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("daemon ended with %v; want exit 0", err)
+		}
+	}()
+	s.load(t)
+	waitWithin(t, time.Minute, "pressure on HIGH", func() bool {
+		st, err := fetchStatus(SocketPath(s.state))
+		return err == nil && len(st.Classes) == 2 && st.Classes[0].Pressure
+	})
+
+	resp, err := http.Get("http://" + listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, series := range []string{
+		`memqos_member_memory_usage_bytes{class="low",member="` + s.parent.Child("low/b").Name() + `"}`,
+		`memqos_member_memory_high_bytes{class="high"`,
+		`memqos_class_pressure{class="high"} 1`,
+		`memqos_class_pressure_triggers_total{class="high"}`,
+		`memqos_class_backend_counter{class=`,
+		`memqos_class_delay_seconds{class="low"}`,
+		`memqos_reaction_latency_seconds_count{class="high"} 1`,
+		`memqos_escalations_total{action="freeze",class="low"} 0`,
+		`memqos_knob_writes_total{file="cpu.weight"}`,
+		`memqos_root_memory_limit_bytes 2.68435456e+08`,
+	} {
+		if !strings.Contains(string(body), series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+	if resp, err := http.Get("http://" + listen + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/healthz: %v %v", resp, err)
+	}
+
+	out, err := exec.Command(bin, "status", "--state", s.state).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), s.parent.Child("low/b").Name()) || !strings.Contains(string(out), "pressure") {
+		t.Errorf("memqos status: %v\n%s", err, out)
+	}
+	t.Logf("memqos status:\n%s", out)
+
+	write(strings.Replace(s.config, "priority: low", "priority: sideways", 1))
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload to be rejected", func() bool {
+		return strings.Contains(stderr.String(), "reload rejected") && strings.Contains(stderr.String(), `classes[1].priority: \"sideways\" is not high or low`)
+	})
+	if _, err := fetchStatus(SocketPath(s.state)); err != nil {
+		t.Fatalf("daemon stopped answering after a rejected reload: %v", err)
+	}
+	write(strings.Replace(s.config, "cpu_weight: 50", "cpu_weight: 70", 1))
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the new cpu.weight", func() bool { return knob(t, s.parent.Child("low/b"), "cpu.weight") == "70" })
+}

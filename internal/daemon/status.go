@@ -25,9 +25,11 @@ type Status struct {
 
 // ClassStatus is one class in Status.
 type ClassStatus struct {
-	Name     string            `json:"name"`
-	Priority config.Priority   `json:"priority"`
-	Pressure bool              `json:"pressure,omitempty"`
+	Name     string          `json:"name"`
+	Priority config.Priority `json:"priority"`
+	Pressure bool            `json:"pressure,omitempty"`
+	// Slowed (LOW only): a HIGH class it yields to is under pressure.
+	Slowed   bool              `json:"slowed,omitempty"`
 	Delay    string            `json:"delay,omitempty"`
 	Members  []MemberStatus    `json:"members"`
 	Counters map[string]uint64 `json:"counters,omitempty"`
@@ -69,6 +71,9 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 			m.pressure.WithLabelValues(c.Name).Set(b2f(cls.Pressure))
 			d.reaction(c.Name, cs.LastTrigger, cls.Pressure)
 		} else {
+			for _, h := range d.engine.YieldsTo(c.Name) {
+				cls.Slowed = cls.Slowed || p.Pressured[h]
+			}
 			m.delay.WithLabelValues(c.Name).Set(p.Delay[c.Name].Seconds())
 			if p.Delay[c.Name] > 0 {
 				cls.Delay = p.Delay[c.Name].String()

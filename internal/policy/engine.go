@@ -87,3 +87,6 @@ func (e *Engine) Contended(root Memory) bool {
 	h := e.cfg.Detector.Headroom.Of(root.Limit)
 	return h == 0 || root.Free() < h
 }
+
+// YieldsTo returns the HIGH classes whose pressure slows the LOW class.
+func (e *Engine) YieldsTo(low string) []string { return e.yield[low] }

@@ -46,6 +46,7 @@ done
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+ip link set lo up 2>/dev/null
 disk() {
 	i=0
 	while [ $i -lt 100 ]; do
