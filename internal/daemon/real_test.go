@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -262,6 +263,7 @@ func TestRealChurn(t *testing.T) {
 	d, stop := runDaemon(t, s.parse(t), s.fsys)
 	defer stop()
 	waitFor(t, "the class groups", func() bool { return s.parent.Child("low").Exists() })
+	logPickup(t, d, s)
 	const n = 100
 	start := time.Now()
 	for i := range n {
@@ -273,7 +275,7 @@ func TestRealChurn(t *testing.T) {
 	t.Logf("created %d members in %v", n, time.Since(start))
 	// Under TCG, loading a member's memcg_bpf_ops takes up to a second, so
 	// the daemon may lag well behind the creations; it must catch up.
-	waitWithin(t, 5*time.Minute, "every member governed", func() bool { return counter(d, "memqos_class_members_added_total", "low") == n })
+	waitWithin(t, 5*time.Minute, "every member governed", func() bool { return counter(d, "memqos_class_members_added_total", "low") == n+10 })
 	for i := range n {
 		g := s.parent.Child(fmt.Sprintf("low/s%03d", i))
 		if got := knob(t, g, "cpu.weight"); got != "50" {
@@ -288,7 +290,7 @@ func TestRealChurn(t *testing.T) {
 		pace(start, i)
 	}
 	t.Logf("removed %d members in %v", n, time.Since(start))
-	waitWithin(t, 5*time.Minute, "every member released", func() bool { return counter(d, "memqos_class_members_removed_total", "low") == n })
+	waitWithin(t, 5*time.Minute, "every member released", func() bool { return counter(d, "memqos_class_members_removed_total", "low") == n+10 })
 	if m := counter(d, "memqos_class_members", "low"); m != 0 {
 		t.Errorf("%v members still governed", m)
 	}
@@ -315,6 +317,29 @@ func metricTotal(d *Daemon, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// logPickup measures, ten times, how long a new member waits for its
+// policy: from mkdir to the daemon counting it governed.
+func logPickup(t *testing.T, d *Daemon, s *scenario) {
+	var lat []time.Duration
+	for i := range 10 {
+		before := counter(d, "memqos_class_members_added_total", "low")
+		start := time.Now()
+		g, err := s.fsys.Create(s.parent.Child(fmt.Sprintf("low/p%d", i)).Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for counter(d, "memqos_class_members_added_total", "low") == before && time.Since(start) < time.Minute {
+			time.Sleep(time.Millisecond)
+		}
+		lat = append(lat, time.Since(start))
+		os.Remove(g.Path())
+		waitFor(t, "the member released", func() bool { return counter(d, "memqos_class_members", "low") == 0 })
+	}
+	slices.Sort(lat)
+	t.Logf("mkdir to policy applied, %s backend, 10 members one at a time: min %v, median %v, max %v",
+		d.be.name(), lat[0].Round(time.Microsecond), lat[5].Round(time.Microsecond), lat[9].Round(time.Microsecond))
 }
 
 // pace sleeps until the (i+1)th of a series of events at 50 a second
