@@ -30,8 +30,9 @@ import (
 // These tests run the daemon on a real cgroup v2 hierarchy, as root (the
 // guest tier). The scenario: a parent limited to 256 MiB is the root
 // memqos owns; a LOW member holds 150 MiB and keeps charging a little;
-// a HIGH member churns 40 MiB against its own 24 MiB memory.high, so it
-// faults, stalls (PSI) and hits memory.high (memory.events). With 100 MiB
+// a HIGH member churns 40 MiB against its own 32 MiB memory.high, so it
+// faults (over 50 a second even while throttled), stalls (PSI) and hits
+// memory.high (memory.events). With 100 MiB
 // of headroom, memory is contended.
 
 func TestMain(m *testing.M) {
@@ -74,7 +75,7 @@ const scenarioConfig = `
 root: %s
 backend: %s
 state: %s
-detector: {source: %s, threshold: 200, stall: 10ms, window: 1s, hold: 1s, headroom: 100MiB}
+detector: {source: %s, threshold: 50, stall: 10ms, window: 1s, hold: 1s, headroom: 100MiB}
 classes:
   - {name: high, priority: high, protect: low}
   - name: low
@@ -144,7 +145,7 @@ func (s *scenario) load(t *testing.T) (high, low *cgroup.Group) {
 	low = s.start(t, "low/b", "hold", 150, nil)
 	waitFor(t, "LOW to hold 150 MiB", func() bool { u, _ := low.MemoryCurrent(); return u >= 150<<20 })
 	high = s.start(t, "high/a", "churn", 40, func(g *cgroup.Group) {
-		if err := g.SetLimit(cgroup.MemoryHigh, 24<<20); err != nil {
+		if err := g.SetLimit(cgroup.MemoryHigh, 32<<20); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -429,7 +430,7 @@ func TestRealCrashLoop(t *testing.T) {
 	for _, c := range []struct {
 		g          *cgroup.Group
 		file, want string
-	}{{low, "memory.high", "max"}, {low, "cpu.weight", "100"}, {high, "memory.low", "0"}, {high, "memory.high", "25165824"}} {
+	}{{low, "memory.high", "max"}, {low, "cpu.weight", "100"}, {high, "memory.low", "0"}, {high, "memory.high", "33554432"}} {
 		if got := knob(t, c.g, c.file); got != c.want {
 			t.Errorf("%s/%s = %s; want %s", c.g.Name(), c.file, got, c.want)
 		}
