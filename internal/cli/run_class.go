@@ -138,16 +138,16 @@ func oomLine(grp *cgroup.Group, cmd, cfgPath string, idx int, class *config.Clas
 	var hit, todo string
 	switch {
 	case limit < 0:
-		hit = "no cgroup limit applied, so the host itself ran out of memory"
+		hit = "with no cgroup limit: the host itself ran out of memory"
 		todo = "free memory on the host, or give the class a memory_max"
 	case at == grp:
-		hit = fmt.Sprintf("the class's memory_max of %s", limitText(limit))
+		hit = fmt.Sprintf("against the class's memory_max of %s", limitText(limit))
 		todo = fmt.Sprintf("raise classes[%d].memory_max in %s, or run it in a class with more memory", idx, cfgPath)
 	default:
-		hit = fmt.Sprintf("the limit of %s (memory.max of %s)", limitText(limit), at.Path())
+		hit = fmt.Sprintf("against the limit of %s set by memory.max of %s", limitText(limit), at.Path())
 		todo = fmt.Sprintf("raise memory.max of %s, or run it where more memory is allowed", at.Path())
 	}
-	return fmt.Sprintf("memqos: %s was OOM-killed in class %s: it reached %s against %s; %s",
+	return fmt.Sprintf("memqos: %s was OOM-killed in class %s: it reached %s %s; %s",
 		cmd, class.Name, peak, hit, todo)
 }
 
