@@ -98,15 +98,25 @@ func writeFile(t *testing.T, p, content string) {
 	}
 }
 
-// addMember makes a member cgroup with usage bytes.
+// addMember makes a member cgroup with usage bytes. Its files are
+// written in a staging directory that is then renamed into place, since a
+// real cgroup has its files from the moment it exists.
 func addMember(t *testing.T, fsys *cgroup.FS, rel string, usage uint64) {
 	t.Helper()
+	stage := filepath.Join(fsys.Root, ".stage")
+	defer func() {
+		dst := filepath.Join(fsys.Root, "memqos", rel)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.Rename(stage, dst); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	for name, v := range map[string]string{
 		"memory.current": itoa(usage), "memory.high": "max", "memory.low": "0",
 		"cpu.weight": "100", "memory.pressure": "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0",
 		"cgroup.events": "populated 1\nfrozen 0", "cgroup.freeze": "0",
 	} {
-		writeFile(t, filepath.Join(fsys.Root, "memqos", rel, name), v)
+		writeFile(t, filepath.Join(stage, name), v)
 	}
 }
 
