@@ -2,10 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
+	"path"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
@@ -17,7 +16,8 @@ import (
 const defaultConfig = "/etc/memqos/memqos.yaml"
 
 // runInClass runs args in a new child group of the class f.class and
-// removes the group afterwards.
+// removes the group afterwards. It needs root (or write access to the
+// class's group).
 func runInClass(g *globals, f *runFlags, args []string) error {
 	if err := proc.Check(args); err != nil {
 		return err
@@ -47,7 +47,7 @@ func runInClass(g *globals, f *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	if st.Signal == syscall.SIGKILL {
+	if st.Code == exitOOMKilled {
 		if line := oomLine(grp, args[0], f.config, idx, class); line != "" {
 			fmt.Fprintln(g.stderr, line)
 		}
@@ -72,17 +72,24 @@ func classNames(cfg *config.Config) string {
 	return strings.Join(names, ", ")
 }
 
+// classRoot returns the path of cfg's root relative to the cgroup mount,
+// as the daemon reads it.
+func classRoot(cfg *config.Config) string {
+	return strings.Trim(strings.TrimPrefix(cfg.Root, cgroup.DefaultRoot), "/")
+}
+
 // classChild creates ROOT/CLASS/memqos-run-PID, with controllers enabled
 // down to it and the class's memory_max, after removing the groups that
-// dead memqos run processes left in the class.
+// dead memqos run processes left in the class. It warns when the class's
+// members patterns do not take the new group in, since a running daemon
+// would then not govern it.
 func classChild(fsys *cgroup.FS, cfg *config.Config, class *config.Class, g *globals) (*cgroup.Group, error) {
-	classPath := filepath.Join(strings.TrimPrefix(cfg.Root, cgroup.DefaultRoot), class.Name)
-	classGroup, err := fsys.CreateEnabled(classPath)
+	classGroup, err := fsys.CreateEnabled(path.Join(classRoot(cfg), class.Name))
 	if err != nil {
 		return nil, err
 	}
 	if err := classGroup.EnableControllers("memory"); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("enable memory for the children of %s: %w", classGroup.Name(), err)
 	}
 	// Groups of kind "run" live below the class; proc's helpers work on
 	// the hierarchy whose root is the class.
@@ -97,39 +104,55 @@ func classChild(fsys *cgroup.FS, cfg *config.Config, class *config.Class, g *glo
 			return nil, err
 		}
 	}
+	rel := path.Join(class.Name, path.Base(grp.Name()))
+	if got := cfg.ClassOf(rel); got == nil || got.Name != class.Name {
+		g.logger().Warn("the class's members patterns do not take this group in: a running daemon will not govern it as a member of the class; add "+class.Name+"/memqos-run-* to its members",
+			"group", grp.Path(), "class", class.Name, "members", strings.Join(class.Members, " "))
+	}
 	return grp, nil
 }
 
-// oomLine explains an OOM kill of the command in grp in one line: its
-// peak, the limit it hit, and what to do; "" if the kernel recorded no
-// OOM kill there.
+// oomLine explains an OOM kill in grp in one line: the command's peak,
+// the limit it hit, and what to do; "" if the kernel recorded no OOM kill
+// there.
 func oomLine(grp *cgroup.Group, cmd, cfgPath string, idx int, class *config.Class) string {
 	ev, err := grp.MemoryEvents()
 	if err != nil || ev.OOMKill == 0 {
 		return ""
 	}
-	peak, _ := grp.MemoryPeak()
+	peak := "an unknown peak (no memory.peak)"
+	if p, err := grp.MemoryPeak(); err == nil {
+		peak = "a peak of " + mib(p)
+	}
 	limit, at := effectiveMax(grp)
-	where := fmt.Sprintf("classes[%d].memory_max in %s", idx, cfgPath)
-	return fmt.Sprintf("memqos: %s was OOM-killed in class %s: it peaked at %s against the limit of %s (memory.max of %s); raise %s, or run it in a class with more memory",
-		cmd, class.Name, mib(peak), limitText(limit), at, where)
+	var hit, todo string
+	switch {
+	case limit < 0:
+		hit = "with no cgroup limit: the host itself ran out of memory"
+		todo = "free memory on the host, or give the class a memory_max"
+	case at == grp:
+		hit = fmt.Sprintf("against the class's memory_max of %s", limitText(limit))
+		todo = fmt.Sprintf("raise classes[%d].memory_max in %s, or run it in a class with more memory", idx, cfgPath)
+	default:
+		hit = fmt.Sprintf("against the limit of %s set by memory.max of %s", limitText(limit), at.Path())
+		todo = fmt.Sprintf("raise memory.max of %s, or run it where more memory is allowed", at.Path())
+	}
+	return fmt.Sprintf("memqos: %s was OOM-killed in class %s: it reached %s %s; %s",
+		cmd, class.Name, peak, hit, todo)
 }
 
-// effectiveMax returns the smallest memory.max of g and its ancestors, and
-// the group that sets it.
-func effectiveMax(g *cgroup.Group) (cgroup.Limit, string) {
-	best, at := cgroup.Unlimited, g.Path()
+// effectiveMax returns the smallest memory.max of g and its ancestors,
+// and the group that sets it (g itself when the limits are equal).
+func effectiveMax(g *cgroup.Group) (cgroup.Limit, *cgroup.Group) {
+	best, at := cgroup.Unlimited, g
 	for p := g; !p.IsRoot(); p = p.Parent() {
 		if l, err := p.Limit(cgroup.MemoryMax); err == nil && l >= 0 && (best < 0 || l < best) {
-			best, at = l, p.Path()
+			best, at = l, p
 		}
 	}
 	return best, at
 }
 
 func limitText(l cgroup.Limit) string {
-	if l < 0 {
-		return "max"
-	}
 	return mib(uint64(l)) + " (" + strconv.FormatInt(int64(l), 10) + " bytes)"
 }

@@ -9,8 +9,9 @@ import (
 	"github.com/memqos/memqos/internal/testutil"
 )
 
-// TestMain removes the memqos binary that testutil.Memqos builds.
-func TestMain(m *testing.M) { testutil.Main(m, nil) }
+// TestMain runs the test helpers, and removes the memqos binary that
+// testutil.Memqos builds.
+func TestMain(m *testing.M) { testutil.Main(m, testutil.Helpers{"alloc": allocHelper}) }
 
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()

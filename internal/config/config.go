@@ -13,7 +13,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path"
 	"reflect"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -158,6 +160,24 @@ func (c *Config) Class(name string) *Class {
 	for i := range c.Classes {
 		if c.Classes[i].Name == name {
 			return &c.Classes[i]
+		}
+	}
+	return nil
+}
+
+// ClassOf returns the class whose members include rel, a cgroup path
+// relative to the root ("low/session-1"), or nil. The first class in the
+// configuration with a matching pattern wins; a pattern matches a path
+// with as many elements (path.Match, per element).
+func (c *Config) ClassOf(rel string) *Class {
+	for i := range c.Classes {
+		for _, pat := range c.Classes[i].Members {
+			if strings.Count(pat, "/") != strings.Count(rel, "/") {
+				continue
+			}
+			if ok, _ := path.Match(pat, rel); ok {
+				return &c.Classes[i]
+			}
 		}
 	}
 	return nil

@@ -3,31 +3,15 @@ package daemon
 import (
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/memqos/memqos/internal/config"
 )
 
 // classify returns the class whose members include rel, a cgroup path
-// relative to the root, or nil. The first class in the configuration
-// whose pattern matches wins; a pattern matches a path with as many
-// elements.
-func classify(cfg *config.Config, rel string) *config.Class {
-	for i := range cfg.Classes {
-		for _, pat := range cfg.Classes[i].Members {
-			if strings.Count(pat, "/") != strings.Count(rel, "/") {
-				continue
-			}
-			if ok, _ := path.Match(pat, rel); ok {
-				return &cfg.Classes[i]
-			}
-		}
-	}
-	return nil
-}
+// relative to the root, or nil: see config.Config.ClassOf.
+func classify(cfg *config.Config, rel string) *config.Class { return cfg.ClassOf(rel) }
 
 // scanTree lists the cgroup directories below dir, as paths relative to
 // it, sorted (parents before children).
