@@ -317,3 +317,30 @@ func TestMemberRetried(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "cpu.weight"), "100")
 	waitFor(t, "the member governed", func() bool { return read(t, fsys, "memqos/low/late/cpu.weight") == "50" })
 }
+
+// TestKnobAlreadySet: a knob that already holds the value is neither
+// written nor journaled, so stopping never "restores" it away (memqos run
+// --class writes its group's memory.max itself, and a daemon that records
+// it after that must not undo it).
+func TestKnobAlreadySet(t *testing.T) {
+	fsys := fakeTree(t)
+	addMember(t, fsys, "low/b", 1)
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "67108864")
+	j, err := OpenJournal(filepath.Join(t.TempDir(), "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &knobs{fs: fsys, journal: j, log: slog.New(slog.DiscardHandler)}
+	if err := k.set("/memqos/low/b", "memory.max", "67108864", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if e := j.Entries(); len(e) != 0 {
+		t.Fatalf("journaled a knob memqos did not change: %+v", e)
+	}
+	if err := k.set("/memqos/low/b", "memory.max", "33554432", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if e := j.Entries(); len(e) != 1 || e[0].Original != "67108864" {
+		t.Fatalf("journal %+v; want the original 67108864", e)
+	}
+}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"io/fs"
 	"log/slog"
 	"strings"
 
@@ -32,7 +31,13 @@ func (k *knobs) set(cg, file, value, reason string) error {
 		if err != nil {
 			return err
 		}
-		if err := k.journal.Record(Entry{Cgroup: cg, File: file, Original: originalValue(file, orig)}); err != nil {
+		orig = originalValue(file, orig)
+		if orig == value {
+			// Already so (memqos run --class sets memory.max itself):
+			// nothing changes, so nothing is to be restored.
+			return nil
+		}
+		if err := k.journal.Record(Entry{Cgroup: cg, File: file, Original: orig}); err != nil {
 			return err
 		}
 	}
@@ -97,5 +102,3 @@ func (k *knobs) forgetCgroup(cg string) error {
 	}
 	return errors.Join(errs...)
 }
-
-var _ = fs.ErrNotExist
