@@ -38,8 +38,9 @@ type Options struct {
 	// DryRun logs every decision and changes nothing.
 	DryRun bool
 	Logger *slog.Logger
-	// Backend, if set, replaces the one the configuration selects (tests).
-	Backend backend
+	// Backend, if set, opens the backend instead of the one the
+	// configuration selects (tests).
+	Backend func(*config.Config) (backend, error)
 	// Machine is the memory of the machine, the limit of a root with no
 	// limit of its own; 0 reads /proc/meminfo.
 	Machine uint64
@@ -117,12 +118,13 @@ func (d *Daemon) setup() error {
 			return err
 		}
 	}
-	be := d.opts.Backend
-	if be == nil {
-		var err error
-		if be, err = openBackend(d.cfg, d.opts.FS, d.root, d.log); err != nil {
-			return err
-		}
+	open := d.opts.Backend
+	if open == nil {
+		open = func(cfg *config.Config) (backend, error) { return openBackend(cfg, d.opts.FS, d.root, d.log) }
+	}
+	be, err := open(d.cfg)
+	if err != nil {
+		return err
 	}
 	d.be = be
 	eng, err := policy.New(d.cfg, be.mode())
@@ -242,7 +244,7 @@ func (d *Daemon) loop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer stopWatch()
+	defer func() { stopWatch() }()
 	if err := d.rescan(); err != nil {
 		return err
 	}
@@ -253,8 +255,18 @@ func (d *Daemon) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case cfg := <-d.reload:
+			oldRoot := d.root.Name()
 			if err := d.applyReload(cfg); err != nil {
 				return err
+			}
+			if d.root.Name() != oldRoot { // watch the new root instead
+				stopWatch()
+				next, err := d.watchTree(ctx)
+				if err != nil {
+					stopWatch = func() {}
+					return err
+				}
+				stopWatch = next
 			}
 		case <-d.wake:
 			if err := d.rescan(); err != nil {
@@ -291,10 +303,14 @@ func (d *Daemon) applyReload(cfg *config.Config) error {
 		d.log.Error("restore before reload", "err", err)
 	}
 	d.be.close()
+	old := d.cfg
 	d.cfg = cfg
-	d.opts.Backend = nil
 	if err := d.setup(); err != nil {
-		return fmt.Errorf("reload: %w", err)
+		d.log.Error("reload failed; the previous configuration is back in force", "err", err.Error())
+		d.cfg = old
+		if err := d.setup(); err != nil {
+			return fmt.Errorf("reload failed, and so did going back to the previous configuration: %w", err)
+		}
 	}
 	return d.rescan()
 }

@@ -68,6 +68,11 @@ func (f *fakeBackend) fire(c string) {
 	f.trig <- trigger{class: c, at: time.Now()}
 }
 
+// use returns an Options.Backend that opens be.
+func use(be backend) func(*config.Config) (backend, error) {
+	return func(*config.Config) (backend, error) { return be, nil }
+}
+
 // fakeTree makes a cgroup-like tree in a temporary directory: a root
 // with a 1000 MiB limit and the files the daemon reads.
 func fakeTree(t *testing.T) *cgroup.FS {
@@ -98,14 +103,21 @@ func writeFile(t *testing.T, p, content string) {
 	}
 }
 
-// addMember makes a member cgroup with usage bytes. Its files are
-// written in a staging directory that is then renamed into place, since a
-// real cgroup has its files from the moment it exists.
+// addMember makes a member cgroup with usage bytes below the root
+// "memqos". Its files are written in a staging directory that is then
+// renamed into place, since a real cgroup has its files from the moment
+// it exists.
 func addMember(t *testing.T, fsys *cgroup.FS, rel string, usage uint64) {
+	t.Helper()
+	addMemberAt(t, fsys, "memqos", rel, usage)
+}
+
+// addMemberAt is addMember below the root named root.
+func addMemberAt(t *testing.T, fsys *cgroup.FS, root, rel string, usage uint64) {
 	t.Helper()
 	stage := filepath.Join(fsys.Root, ".stage")
 	defer func() {
-		dst := filepath.Join(fsys.Root, "memqos", rel)
+		dst := filepath.Join(fsys.Root, root, rel)
 		os.MkdirAll(filepath.Dir(dst), 0o755)
 		if err := os.Rename(stage, dst); err != nil {
 			t.Fatal(err)
@@ -139,14 +151,14 @@ classes:
   - {name: low, priority: low, floor: 64MiB, step: 512MiB, cpu_weight: 50}
 `
 
-func newTestDaemon(t *testing.T, fsys *cgroup.FS, be backend, dry bool) (*Daemon, *bytes.Buffer) {
+func newTestDaemon(t *testing.T, fsys *cgroup.FS, be backend, dry bool) (*Daemon, *syncBuffer) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig + "state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
-	d, err := New(Options{Config: cfg, FS: fsys, Backend: be, DryRun: dry, Machine: 4 << 30,
+	var log syncBuffer
+	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(be), DryRun: dry, Machine: 4 << 30,
 		Logger: slog.New(slog.NewJSONHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +254,7 @@ func TestCrashRestore(t *testing.T) {
 	j.Record(Entry{Cgroup: "/memqos/low/gone", File: "memory.high", Original: "max"})
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.high"), "67108864") // as the dead daemon left it
 	cfg, _ := config.Parse([]byte(testConfig + "state: " + state + "\n"))
-	if _, err := New(Options{Config: cfg, FS: fsys, Backend: newFake(), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}); err != nil {
+	if _, err := New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, fsys, "memqos/low/b/memory.high"); got != "max" {
@@ -343,4 +355,47 @@ func TestKnobAlreadySet(t *testing.T) {
 	if e := j.Entries(); len(e) != 1 || e[0].Original != "67108864" {
 		t.Fatalf("journal %+v; want the original 67108864", e)
 	}
+}
+
+// TestReloadNewRoot: a reload that moves the root releases the old
+// members (restoring their knobs) and watches the new root.
+func TestReloadNewRoot(t *testing.T) {
+	fsys := contendedTree(t)
+	for _, dir := range []string{"", "/high", "/low"} {
+		for _, f := range []string{"cgroup.controllers", "cgroup.subtree_control", "memory.current", "memory.max", "memory.high"} {
+			if b, err := os.ReadFile(filepath.Join(fsys.Root, "memqos"+dir, f)); err == nil {
+				writeFile(t, filepath.Join(fsys.Root, "other"+dir, f), string(b))
+			}
+		}
+	}
+	d, _ := newTestDaemon(t, fsys, newFake(), false)
+	stop := start(d)
+	defer stop()
+	waitFor(t, "LOW governed", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
+	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "root: memqos", "root: other", 1) + "state: " + d.cfg.State + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Reload(cfg)
+	waitFor(t, "the old member released", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "100" })
+	addMemberAt(t, fsys, "other", "low/n", 1<<20)
+	waitFor(t, "a member of the new root governed", func() bool { return read(t, fsys, "other/low/n/cpu.weight") == "50" })
+}
+
+// TestReloadFailureKeepsOld: a configuration that parses but cannot be set
+// up (here its root cannot get the memory controller) leaves the previous
+// one in force.
+func TestReloadFailureKeepsOld(t *testing.T) {
+	fsys := contendedTree(t)
+	d, log := newTestDaemon(t, fsys, newFake(), false)
+	stop := start(d)
+	defer stop()
+	waitFor(t, "LOW governed", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
+	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "root: memqos", "root: nowhere", 1) + "state: " + d.cfg.State + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Reload(cfg)
+	waitFor(t, "the failed reload logged", func() bool { return strings.Contains(log.String(), "reload failed") })
+	waitFor(t, "LOW governed again", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
 }
