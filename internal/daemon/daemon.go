@@ -110,6 +110,9 @@ func rootPath(cfg *config.Config) string {
 // the classes, and chooses the backend.
 func (d *Daemon) setup() error {
 	d.root = d.opts.FS.Group(rootPath(d.cfg))
+	if d.opts.DryRun && !d.root.Exists() {
+		return fmt.Errorf("dry run: the root %s does not exist, so there is nothing to govern (create it, or run once without --dry-run)", d.root.Path())
+	}
 	if err := d.ensureGroup(d.root); err != nil {
 		return err
 	}
@@ -126,11 +129,12 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
-	d.be = be
 	eng, err := policy.New(d.cfg, be.mode())
 	if err != nil {
+		be.close()
 		return err
 	}
+	d.be = be
 	d.engine = eng
 	d.metrics.declare(d.cfg)
 	d.log.Info("backend", "name", be.name(), "root", d.root.Path(), "dry_run", d.opts.DryRun)

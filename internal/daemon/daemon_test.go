@@ -399,3 +399,19 @@ func TestReloadFailureKeepsOld(t *testing.T) {
 	waitFor(t, "the failed reload logged", func() bool { return strings.Contains(log.String(), "reload failed") })
 	waitFor(t, "LOW governed again", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
 }
+
+// TestDryRunMissingRoot: a dry run cannot create the root, and says so.
+func TestDryRunMissingRoot(t *testing.T) {
+	fsys := &cgroup.FS{Root: t.TempDir()}
+	cfg, err := config.Parse([]byte(testConfig + "state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), DryRun: true, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "dry run: the root "+filepath.Join(fsys.Root, "memqos")+" does not exist") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(fsys.Root, "memqos")); err == nil {
+		t.Error("a dry run created the root")
+	}
+}
