@@ -1,12 +1,8 @@
 package cli
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -35,7 +31,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				state = cfg.State
 			}
-			st, raw, err := fetchStatus(cmd.Context(), daemon.SocketPath(state))
+			st, raw, err := daemon.FetchStatus(cmd.Context(), daemon.SocketPath(state))
 			if err != nil {
 				return err
 			}
@@ -51,30 +47,6 @@ func newStatusCmd(g *globals) *cobra.Command {
 	f.StringVar(&state, "state", config.DefaultState, "the daemon's state file (its socket is beside it)")
 	f.StringVar(&path, "config", "", "read the state file's path from this configuration")
 	return cmd
-}
-
-// fetchStatus asks the daemon listening on the unix socket sock.
-func fetchStatus(ctx context.Context, sock string) (daemon.Status, []byte, error) {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-		},
-	}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://memqos/status", nil)
-	resp, err := client.Do(req)
-	if err != nil {
-		return daemon.Status{}, nil, fmt.Errorf("no memqos daemon answers on %s (is it running, with this state file?): %w", sock, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return daemon.Status{}, nil, err
-	}
-	var st daemon.Status
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return st, nil, fmt.Errorf("status from %s: %w", sock, err)
-	}
-	return st, raw, nil
 }
 
 func writeStatus(w io.Writer, st daemon.Status) error {

@@ -2,11 +2,9 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -466,19 +464,9 @@ func throttled(t *testing.T, state string, low *cgroup.Group, since time.Time) b
 	return false
 }
 
+// fetchStatus asks the daemon on sock for its status.
 func fetchStatus(sock string) (Status, error) {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-		},
-	}}
-	resp, err := client.Get("http://memqos/status")
-	if err != nil {
-		return Status{}, err
-	}
-	defer resp.Body.Close()
-	var st Status
-	err = json.NewDecoder(resp.Body).Decode(&st)
+	st, _, err := FetchStatus(context.Background(), sock)
 	return st, err
 }
 
