@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
@@ -60,19 +62,14 @@ type Daemon struct {
 	wake    chan struct{}
 	reload  chan *config.Config
 	onsets  map[string]time.Time // pressure onset per HIGH class, until acted on
-	retry   bool                 // a member could not be governed: rescan at the next tick
+	retry   atomic.Bool          // a member could not be governed: rescan at the next tick
 
 	mu     sync.Mutex
 	status Status
-	failed bool // a member could not be governed at the last scan (tests)
 }
 
 // retryPending reports whether the last scan left a member ungoverned.
-func (d *Daemon) retryPending() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.failed
-}
+func (d *Daemon) retryPending() bool { return d.retry.Load() }
 
 // New prepares a daemon: it opens the journal, restores what a previous
 // daemon left changed, creates the root and the class groups with their
@@ -190,16 +187,14 @@ func enableIn(g *cgroup.Group, ctrl string, required, dry bool) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range have {
-		if c == ctrl {
-			return nil
-		}
+	if slices.Contains(have, ctrl) {
+		return nil
 	}
 	avail, err := g.Controllers()
 	if err != nil {
 		return err
 	}
-	if !contains(avail, ctrl) {
+	if !slices.Contains(avail, ctrl) {
 		if required {
 			return fmt.Errorf("cgroup %s has no %s controller: enable it in its parent's cgroup.subtree_control", g.Path(), ctrl)
 		}
@@ -213,15 +208,6 @@ func enableIn(g *cgroup.Group, ctrl string, required, dry bool) error {
 		return nil // e.g. io without a block device; weights will say so
 	}
 	return err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Reload replaces the configuration; Run applies it at its next turn. The
@@ -279,7 +265,7 @@ func (d *Daemon) loop(ctx context.Context) error {
 		case t := <-d.be.triggers():
 			d.metrics.trigger(t.class)
 		case <-timer.C:
-			if d.retry {
+			if d.retry.Load() {
 				if err := d.rescan(); err != nil {
 					d.log.Error("scan members", "err", err)
 				}

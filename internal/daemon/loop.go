@@ -18,7 +18,7 @@ func (d *Daemon) rescan() error {
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", d.root.Path(), err)
 	}
-	d.retry = false
+	d.retry.Store(false)
 	seen := map[string]bool{}
 	for _, rel := range rels {
 		c := classify(d.cfg, rel)
@@ -32,7 +32,7 @@ func (d *Daemon) rescan() error {
 		}
 		if err := d.addMember(p, c); err != nil {
 			d.log.Error("govern member; trying again at the next tick", "cgroup", p, "class", c.Name, "err", err)
-			d.retry = true
+			d.retry.Store(true)
 		}
 	}
 	for p, m := range d.members {
@@ -40,9 +40,6 @@ func (d *Daemon) rescan() error {
 			d.dropMember(m, "gone")
 		}
 	}
-	d.mu.Lock()
-	d.failed = d.retry
-	d.mu.Unlock()
 	return nil
 }
 

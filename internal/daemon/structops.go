@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/memqos/memqos/internal/bpf"
@@ -42,7 +43,7 @@ func setClasses(det *bpf.Detector, cfg *config.Config, ids map[string]bpf.ClassI
 func yieldIDs(cfg *config.Config, c *config.Class, ids map[string]bpf.ClassID) []bpf.ClassID {
 	var out []bpf.ClassID
 	for _, h := range cfg.Classes {
-		if h.Priority == config.High && (len(c.YieldsTo) == 0 || contains(c.YieldsTo, h.Name)) {
+		if h.Priority == config.High && (len(c.YieldsTo) == 0 || slices.Contains(c.YieldsTo, h.Name)) {
 			out = append(out, ids[h.Name])
 		}
 	}
