@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/policy"
 )
 
@@ -24,7 +25,10 @@ func (d *Daemon) snapshot() policy.Snapshot {
 	sort.Strings(paths)
 	for _, p := range paths {
 		m := d.members[p]
-		pm, err := readMember(m.group)
+		// Only LOW members on structops use anon_thp: memory.stat is the
+		// largest file read, every tick.
+		thp := d.be.mode() == policy.StructOps && m.class.Priority == config.Low
+		pm, err := readMember(m.group, thp)
 		if err != nil {
 			continue
 		}
@@ -38,7 +42,8 @@ func (d *Daemon) snapshot() policy.Snapshot {
 	return s
 }
 
-func readMember(g *cgroup.Group) (policy.Member, error) {
+// readMember reads one member; anon_thp from memory.stat only if thp.
+func readMember(g *cgroup.Group, thp bool) (policy.Member, error) {
 	m := policy.Member{Path: g.Name()}
 	var err error
 	if m.Usage, err = g.MemoryCurrent(); err != nil {
@@ -55,8 +60,10 @@ func readMember(g *cgroup.Group) (policy.Member, error) {
 	if _, frozen, err := g.Events(); err == nil {
 		m.Frozen = frozen
 	}
-	if st, err := g.MemoryStat(); err == nil {
-		m.AnonTHP = st["anon_thp"]
+	if thp {
+		if st, err := g.MemoryStat(); err == nil {
+			m.AnonTHP = st["anon_thp"]
+		}
 	}
 	return m, nil
 }
