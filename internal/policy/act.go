@@ -47,7 +47,7 @@ func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, ac
 	for _, m := range cs.Members {
 		st := e.low[m.Path]
 		if st == nil {
-			st = &memberState{class: c.Name}
+			st = &memberState{}
 			e.low[m.Path] = st
 		}
 		if !active {
@@ -101,7 +101,7 @@ func (e *Engine) release(p *Plan, c *config.Class, m Member, st *memberState) {
 	case st.lifted:
 		p.Actions = append(p.Actions, Action{Path: m.Path, Kind: Unlift, Reason: reason})
 	}
-	*st = memberState{class: c.Name}
+	*st = memberState{}
 }
 
 // escalate tracks how long a throttled member has made no progress (it

@@ -103,16 +103,15 @@ func (e *Engine) Decide(s Snapshot) Plan {
 // with a trigger while memory is contended, and ends Hold after the last
 // trigger.
 func (e *Engine) highPressure(cs ClassState, now time.Time, contended bool) bool {
-	st := e.high[cs.Name]
 	hold := e.cfg.Detector.Hold.D()
 	recent := !cs.LastTrigger.IsZero() && now.Sub(cs.LastTrigger) <= hold
 	switch {
-	case !st.pressured && recent && contended:
-		st.pressured, st.since = true, now
-	case st.pressured && !recent:
-		st.pressured = false
+	case !e.pressured[cs.Name] && recent && contended:
+		e.pressured[cs.Name] = true
+	case e.pressured[cs.Name] && !recent:
+		e.pressured[cs.Name] = false
 	}
-	return st.pressured
+	return e.pressured[cs.Name]
 }
 
 func (e *Engine) yieldsToPressure(low string, pressured map[string]bool) bool {

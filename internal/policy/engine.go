@@ -31,24 +31,17 @@ const stalledShare = 0.5
 
 // Engine makes the decisions for one configuration and backend.
 type Engine struct {
-	cfg   *config.Config
-	mode  Mode
-	prev  *Snapshot
-	high  map[string]*highState   // by class name
-	low   map[string]*memberState // by member path
-	prot  map[string]uint64       // HIGH member path -> protection written
-	yield map[string][]string     // LOW class -> HIGH classes it yields to
-}
-
-// highState is what the engine remembers of a HIGH class.
-type highState struct {
-	pressured bool
-	since     time.Time // pressure started
+	cfg       *config.Config
+	mode      Mode
+	prev      *Snapshot
+	pressured map[string]bool         // HIGH class -> under pressure
+	low       map[string]*memberState // by member path
+	prot      map[string]uint64       // HIGH member path -> protection written
+	yield     map[string][]string     // LOW class -> HIGH classes it yields to
 }
 
 // memberState is what the engine remembers of a LOW member it acts on.
 type memberState struct {
-	class       string
 	throttled   bool          // the engine lowered its memory.high, or its class is delayed
 	highLowered bool          // the engine lowered its memory.high
 	stalled     time.Duration // continuous time without progress while throttled
@@ -62,12 +55,11 @@ func New(cfg *config.Config, mode Mode) (*Engine, error) {
 	if mode != StructOps && mode != CgroupFS {
 		return nil, fmt.Errorf("policy: unknown mode %q", mode)
 	}
-	e := &Engine{cfg: cfg, mode: mode, high: map[string]*highState{}, low: map[string]*memberState{}, prot: map[string]uint64{}, yield: map[string][]string{}}
+	e := &Engine{cfg: cfg, mode: mode, pressured: map[string]bool{}, low: map[string]*memberState{}, prot: map[string]uint64{}, yield: map[string][]string{}}
 	var highs []string
 	for _, c := range cfg.Classes {
 		if c.Priority == config.High {
 			highs = append(highs, c.Name)
-			e.high[c.Name] = &highState{}
 		}
 	}
 	for _, c := range cfg.Classes {
