@@ -107,8 +107,8 @@ type Arm struct {
 	Order int `json:"order"`
 	// Started is an RFC 3339 time; WallS is from the first replay's start
 	// to the last one's end.
-	Started string  `json:"started"`
-	WallS   float64 `json:"wall_s"`
+	Started string   `json:"started"`
+	WallS   float64  `json:"wall_s"`
 	Members []Member `json:"members"`
 	// RootEventsDelta is the memory.events delta of the sessions' parent.
 	RootEventsDelta cgroup.MemoryEvents `json:"root_memory_events_delta"`
