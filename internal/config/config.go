@@ -83,7 +83,8 @@ type Class struct {
 
 	// Slow (LOW only) is how members are slowed while a HIGH class they
 	// yield to is under pressure: delay (charge-time delay, structops
-	// only) or high (memory.high lowered toward usage).
+	// only), high (memory.high lowered toward usage), or both (structops
+	// only). Left out, it is both on structops and high on cgroupfs.
 	Slow Slow `yaml:"slow,omitempty"`
 	// Delay (LOW only) is the largest charge delay, at most 2s.
 	Delay Duration `yaml:"delay,omitempty"`

@@ -99,6 +99,7 @@ func TestParseErrors(t *testing.T) {
 		{"yields to low", "classes:\n  - {name: a, priority: low}\n  - {name: b, priority: low, yields_to: [a]}\n", `classes[1].yields_to[0]: "a" is not a HIGH class`},
 		{"yields to nothing", "classes:\n  - {name: b, priority: low, yields_to: [zz]}\n", `classes[0].yields_to[0]: "zz" is not a HIGH class`},
 		{"delay on cgroupfs", "backend: cgroupfs\nclasses:\n  - {name: l, priority: low, slow: delay}\n", "classes[0].slow: delay needs the structops backend"},
+		{"both on cgroupfs", "backend: cgroupfs\nclasses:\n  - {name: l, priority: low, slow: both}\n", "classes[0].slow: both needs the structops backend"},
 		{"bad backend", "backend: ebpf\n" + minimal, `backend: "ebpf" is not auto, structops or cgroupfs`},
 		{"bad source", "detector:\n  source: vibes\n" + minimal, `detector.source: "vibes" is not auto, pgfault, psi or events`},
 		{"bad action", "classes:\n  - name: l\n    priority: low\n    escalation: {action: nuke}\n", `classes[0].escalation.action: "nuke" is not none, freeze or kill`},

@@ -177,17 +177,18 @@ const (
 
 func (p *Protect) parse(s string) error { return setEnum(p, s, oneOf("none", "low", "min")) }
 
-// Slow is how a LOW class is slowed: delay (the charge-time delay hook)
-// or high (memory.high).
+// Slow is how a LOW class is slowed: delay (the charge-time delay hook),
+// high (memory.high), or both.
 type Slow string
 
 // Ways to slow LOW.
 const (
 	SlowDelay Slow = "delay"
 	SlowHigh  Slow = "high"
+	SlowBoth  Slow = "both"
 )
 
-func (s *Slow) parse(v string) error { return setEnum(s, v, oneOf("delay", "high")) }
+func (s *Slow) parse(v string) error { return setEnum(s, v, oneOf("delay", "high", "both")) }
 
 // Action is what escalation does to a stalled LOW cgroup.
 type Action string

@@ -123,11 +123,12 @@ func (cl *Class) validateLow(p string, c *Config) error {
 	if cl.Delay.D() > MaxDelay {
 		return &FieldError{Path: p + ".delay", Msg: fmt.Sprintf("%v is longer than the kernel's %v per charge", cl.Delay, MaxDelay)}
 	}
-	if cl.Slow == SlowDelay && cl.Delay == 0 {
-		return &FieldError{Path: p + ".delay", Msg: "slow: delay needs a delay above 0"}
+	delays := cl.Slow == SlowDelay || cl.Slow == SlowBoth
+	if delays && cl.Delay == 0 {
+		return &FieldError{Path: p + ".delay", Msg: fmt.Sprintf("slow: %s needs a delay above 0", cl.Slow)}
 	}
-	if c.Backend == BackendCgroupFS && cl.Slow == SlowDelay {
-		return &FieldError{Path: p + ".slow", Msg: "delay needs the structops backend (memcg_bpf_ops); the cgroupfs backend slows with memory.high"}
+	if c.Backend == BackendCgroupFS && delays {
+		return &FieldError{Path: p + ".slow", Msg: fmt.Sprintf("%s needs the structops backend (memcg_bpf_ops); the cgroupfs backend slows with memory.high", cl.Slow)}
 	}
 	for _, f := range []struct {
 		name string

@@ -13,9 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,6 +140,27 @@ func (d *Daemon) setup() error {
 	return nil
 }
 
+// classKnobs writes each class group's cpu.weight: how the class shares
+// CPU with the other classes under the root (members' weights only share
+// the class's part among themselves). Without the cpu controller there is
+// no cpu.weight, and classes share CPU as the kernel decides.
+func (d *Daemon) classKnobs() error {
+	var errs []error
+	for _, c := range d.cfg.Classes {
+		g := d.root.Child(c.Name)
+		if c.CPUWeight == 0 || (d.opts.DryRun && !g.Exists()) {
+			continue
+		}
+		err := d.knobs.set(g.Name(), "cpu.weight", strconv.FormatUint(c.CPUWeight, 10), "class "+c.Name+" CPU share")
+		if errors.Is(err, fs.ErrNotExist) {
+			d.log.Warn("no cpu controller: the class's cpu_weight applies to its members only", "cgroup", g.Name())
+			continue
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // ensureGroup creates g if missing (not in dry run) and enables, from the
 // cgroup mount down to g, the controllers memqos uses for g's children.
 func (d *Daemon) ensureGroup(g *cgroup.Group) error {
@@ -235,6 +258,9 @@ func (d *Daemon) loop(ctx context.Context) error {
 		return err
 	}
 	defer func() { stopWatch() }()
+	if err := d.classKnobs(); err != nil {
+		return err
+	}
 	if err := d.rescan(); err != nil {
 		return err
 	}
@@ -273,7 +299,7 @@ func (d *Daemon) loop(ctx context.Context) error {
 		}
 		plan := d.tick()
 		next := idleTick
-		if plan.Contended {
+		if plan.Contended || plan.Near {
 			next = activeTick
 		}
 		if !timer.Stop() {
@@ -301,6 +327,9 @@ func (d *Daemon) applyReload(cfg *config.Config) error {
 		if err := d.setup(); err != nil {
 			return fmt.Errorf("reload failed, and so did going back to the previous configuration: %w", err)
 		}
+	}
+	if err := d.classKnobs(); err != nil {
+		d.log.Error("class CPU weights", "err", err)
 	}
 	return d.rescan()
 }

@@ -40,17 +40,25 @@ func protectFile(p config.Protect) string {
 	return ""
 }
 
-// slowLow throttles a LOW class's members while a HIGH class it yields to
-// is under pressure, escalates members that stall, and undoes both when
-// the pressure ends.
-func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, active bool) {
+// lowState is why a LOW class is slowed now.
+type lowState struct {
+	// squeeze: memory under the root is contended, or was within Hold.
+	squeeze bool
+	// yield: a HIGH class the LOW class yields to is under pressure.
+	yield bool
+}
+
+// slowLow throttles a LOW class's members while memory is contended or a
+// HIGH class it yields to is under pressure, escalates members that
+// stall, and undoes both when neither holds any more.
+func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, why lowState) {
 	for _, m := range cs.Members {
 		st := e.low[m.Path]
 		if st == nil {
 			st = &memberState{}
 			e.low[m.Path] = st
 		}
-		if !active {
+		if !why.squeeze && !why.yield {
 			e.release(p, c, m, st)
 			continue
 		}
@@ -59,39 +67,38 @@ func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, ac
 		}
 		if e.slowsWithHigh(c) || m.AnonTHP > 0 {
 			// THP faults are never delayed; memory.high reaches them.
-			e.lowerHigh(p, c, m, st, s.Root)
+			e.lowerHigh(p, c, m, st, why.yield)
 		}
-		if !e.slowsWithHigh(c) && p.Delay[c.Name] > 0 {
+		if p.Delay[c.Name] > 0 {
 			st.throttled = true
 		}
 		e.escalate(p, c, m, st, s)
 	}
 }
 
-// lowerHigh moves a member's memory.high toward its usage, by at most a
-// step, never below the floor.
-func (e *Engine) lowerHigh(p *Plan, c *config.Class, m Member, st *memberState, root Memory) {
-	cur := m.High
-	if cur == Max || cur > root.Limit {
-		cur = root.Limit
-	}
-	target := max(c.Floor.Bytes, m.Usage)
-	next := target
-	if step := c.Step.Bytes; step > 0 && cur > target+step {
-		next = cur - step
+// lowerHigh caps a member's memory.high, never below the floor: at its
+// usage plus one step while memory is contended, so that LOW is slowed by
+// the kernel rather than grown into the parent's limit and an OOM kill;
+// at its usage while a HIGH class it yields to is under pressure, so that
+// what is left is HIGH's. The cap only comes down, following the member's
+// usage as it shrinks.
+func (e *Engine) lowerHigh(p *Plan, c *config.Class, m Member, st *memberState, yield bool) {
+	next, why := max(c.Floor.Bytes, m.Usage+c.Step.Bytes), "memory is contended: cap at usage %d plus a step"
+	if yield {
+		next, why = max(c.Floor.Bytes, m.Usage), "a HIGH class it yields to is under pressure: cap at usage %d"
 	}
 	if next >= m.High {
 		return // already at or below where memqos would put it
 	}
 	st.throttled, st.highLowered = true, true
 	p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Value: next,
-		Reason: fmt.Sprintf("LOW class %s yields to pressure: lower toward usage %d, floor %d%s", c.Name, m.Usage, c.Floor.Bytes, thpNote(m))})
+		Reason: fmt.Sprintf("LOW class %s: "+why+", floor %d%s", c.Name, m.Usage, c.Floor.Bytes, thpNote(m))})
 }
 
 // release undoes the throttle and any escalation of a member once no
 // HIGH class it yields to is under pressure.
 func (e *Engine) release(p *Plan, c *config.Class, m Member, st *memberState) {
-	reason := fmt.Sprintf("no HIGH class that LOW class %s yields to is under pressure", c.Name)
+	reason := fmt.Sprintf("memory is no longer contended and no HIGH class that LOW class %s yields to is under pressure", c.Name)
 	if st.highLowered && !st.exempt {
 		p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Restore: true, Reason: reason})
 	}

@@ -11,6 +11,9 @@ import (
 type Plan struct {
 	// Contended says memory under the root is short.
 	Contended bool
+	// Near says free memory under the root is within twice the headroom:
+	// contention may be a moment away, and the daemon looks more often.
+	Near bool
 	// Pressured lists, by HIGH class, whether it is under pressure.
 	Pressured map[string]bool
 	// Arm lists, by HIGH class, whether the kernel detector may trigger
@@ -70,7 +73,7 @@ type Action struct {
 // Decide returns the plan for s. Snapshots must come in time order.
 func (e *Engine) Decide(s Snapshot) Plan {
 	p := Plan{
-		Contended: e.Contended(s.Root),
+		Contended: e.Contended(s.Root), Near: e.near(s.Root),
 		Pressured: map[string]bool{}, Arm: map[string]bool{}, Delay: map[string]time.Duration{},
 	}
 	for _, cs := range s.Classes {
@@ -84,14 +87,17 @@ func (e *Engine) Decide(s Snapshot) Plan {
 			e.protect(&p, c, cs, p.Pressured[cs.Name])
 		}
 	}
+	if p.Contended {
+		e.lastContended = s.Now
+	}
+	squeeze := !e.lastContended.IsZero() && s.Now.Sub(e.lastContended) <= e.cfg.Detector.Hold.D()
 	for _, cs := range s.Classes {
 		c := e.cfg.Class(cs.Name)
 		if c == nil || c.Priority != config.Low {
 			continue
 		}
-		active := e.yieldsToPressure(cs.Name, p.Pressured)
 		p.Delay[cs.Name] = e.delay(c, s.Root, p.Contended)
-		e.slowLow(&p, c, cs, s, active)
+		e.slowLow(&p, c, cs, s, lowState{squeeze: squeeze, yield: e.yieldsToPressure(cs.Name, p.Pressured)})
 	}
 	e.forgetGone(s)
 	prev := s
@@ -129,7 +135,7 @@ func (e *Engine) yieldsToPressure(low string, pressured map[string]bool) bool {
 // it. The kernel applies it only while a HIGH class the LOW class yields
 // to is under pressure.
 func (e *Engine) delay(c *config.Class, root Memory, contended bool) time.Duration {
-	if e.mode != StructOps || !contended || e.slowsWithHigh(c) {
+	if !contended || !e.slowsWithDelay(c) {
 		return 0
 	}
 	d := c.Delay.D()
@@ -140,7 +146,15 @@ func (e *Engine) delay(c *config.Class, root Memory, contended bool) time.Durati
 	return max(d, minDelay)
 }
 
-// slowsWithHigh says the class is slowed through memory.high.
+// slowsWithHigh says the class is slowed through memory.high: always on
+// CgroupFS; on StructOps unless it is slowed with the delay alone. The
+// delay slows LOW's charges, but only memory.high stops LOW from growing
+// into an OOM kill of its own once the parent's limit is reached.
 func (e *Engine) slowsWithHigh(c *config.Class) bool {
-	return e.mode == CgroupFS || c.Slow == config.SlowHigh
+	return e.mode == CgroupFS || c.Slow != config.SlowDelay
+}
+
+// slowsWithDelay says the class is slowed through the charge delay.
+func (e *Engine) slowsWithDelay(c *config.Class) bool {
+	return e.mode == StructOps && c.Slow != config.SlowHigh
 }

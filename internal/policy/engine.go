@@ -38,6 +38,8 @@ type Engine struct {
 	low       map[string]*memberState // by member path
 	prot      map[string]uint64       // HIGH member path -> protection written
 	yield     map[string][]string     // LOW class -> HIGH classes it yields to
+	// lastContended is the last snapshot that found memory contended.
+	lastContended time.Time
 }
 
 // memberState is what the engine remembers of a LOW member it acts on.
@@ -78,6 +80,13 @@ func New(cfg *config.Config, mode Mode) (*Engine, error) {
 func (e *Engine) Contended(root Memory) bool {
 	h := e.cfg.Detector.Headroom.Of(root.Limit)
 	return h == 0 || root.Free() < h
+}
+
+// near reports whether free memory under the root is within twice the
+// headroom.
+func (e *Engine) near(root Memory) bool {
+	h := e.cfg.Detector.Headroom.Of(root.Limit)
+	return h == 0 || root.Free() < 2*h
 }
 
 // YieldsTo returns the HIGH classes whose pressure slows the LOW class.

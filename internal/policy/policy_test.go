@@ -81,7 +81,7 @@ func TestNoContentionNobodyPays(t *testing.T) {
 	w := &world{now: t0, rootUsage: 500 * mib, trigger: t0, highUsage: 300 * mib, lowUsage: 200 * mib, lowHigh: Max}
 	for i := 0; i < 5; i++ {
 		p := e.Decide(w.snap())
-		if p.Contended || p.Pressured["high"] || p.Arm["high"] || len(p.Writes) > 0 || len(p.Actions) > 0 {
+		if p.Contended || p.Near || p.Pressured["high"] || p.Arm["high"] || len(p.Writes) > 0 || len(p.Actions) > 0 {
 			t.Fatalf("tick %d with 500 MiB free: %+v", i, p)
 		}
 		w.now = w.now.Add(time.Second)
@@ -93,29 +93,25 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
 	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
 	p := e.Decide(w.snap())
-	if !p.Contended || !p.Pressured["high"] {
+	if !p.Contended || !p.Near || !p.Pressured["high"] {
 		t.Fatalf("50 MiB free under a 100 MiB headroom, with a trigger: %+v", p)
 	}
 	want := "memqos/high/a/memory.low = 524288000 (HIGH class high under pressure: protect its usage)\n" +
-		"memqos/low/b/memory.high = 1015021568 (LOW class low yields to pressure: lower toward usage 104857600, floor 67108864)"
+		"memqos/low/b/memory.high = 104857600 (LOW class low: a HIGH class it yields to is under pressure: cap at usage 104857600, floor 67108864)"
 	if got := writes(p); got != want {
 		t.Fatalf("first plan:\n%s\nwant:\n%s", got, want)
 	}
 	w.apply(p)
-	// Each tick lowers memory.high by one step until it reaches usage.
-	var steps int
-	for i := 0; i < 40 && w.lowHigh > w.lowUsage; i++ {
+	// LOW shrinks: the cap follows it down, never below the floor; LOW
+	// grows back: the cap stays.
+	for _, tc := range []struct{ usage, want uint64 }{{80 * mib, 80 * mib}, {40 * mib, 64 * mib}, {100 * mib, 64 * mib}} {
+		w.lowUsage = tc.usage
 		w.now = w.now.Add(100 * time.Millisecond)
 		w.trigger = w.now
-		p = e.Decide(w.snap())
-		w.apply(p)
-		steps++
-		if w.lowHigh < 64*mib {
-			t.Fatalf("memory.high %d went below the floor", w.lowHigh)
+		w.apply(e.Decide(w.snap()))
+		if w.lowHigh != tc.want {
+			t.Fatalf("usage %d MiB: memory.high %d MiB; want %d", tc.usage/mib, w.lowHigh/mib, tc.want/mib)
 		}
-	}
-	if w.lowHigh != w.lowUsage || steps != 28 {
-		t.Fatalf("memory.high %d after %d steps; want usage %d after 28", w.lowHigh, steps, w.lowUsage)
 	}
 	// HIGH grows: its protection follows.
 	w.highUsage += 10 * mib
@@ -123,13 +119,21 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a/memory.low = 534773760") {
 		t.Fatalf("protection did not follow HIGH's usage: %s", got)
 	}
-	// No trigger for longer than hold: everything goes back.
+	// No trigger for longer than hold, memory still contended: HIGH's
+	// protection goes, LOW stays capped.
 	w.now = w.now.Add(2100 * time.Millisecond)
 	p = e.Decide(w.snap())
-	want = "memqos/high/a/memory.low: restore (HIGH class high no longer under pressure)\n" +
-		"memqos/low/b/memory.high: restore (no HIGH class that LOW class low yields to is under pressure)"
+	want = "memqos/high/a/memory.low: restore (HIGH class high no longer under pressure)"
 	if got := writes(p); got != want || p.Pressured["high"] {
 		t.Fatalf("after hold:\n%s\nwant:\n%s", got, want)
+	}
+	// Contention over for longer than hold: LOW's memory.high goes back.
+	w.rootUsage = 500 * mib
+	w.now = w.now.Add(2100 * time.Millisecond)
+	p = e.Decide(w.snap())
+	want = "memqos/low/b/memory.high: restore (memory is no longer contended and no HIGH class that LOW class low yields to is under pressure)"
+	if got := writes(p); got != want {
+		t.Fatalf("after contention:\n%s\nwant:\n%s", got, want)
 	}
 	w.apply(p)
 	if p = e.Decide(w.snap()); len(p.Writes) != 0 {
@@ -189,8 +193,9 @@ classes:
 		{Name: "l2", Members: []Member{{Path: "l2/y", Usage: 200 * mib, High: Max}}},
 	}}
 	got := writes(e.Decide(s))
-	if strings.Contains(got, "l1/x") || !strings.Contains(got, "l2/y") {
-		t.Fatalf("h2's pressure must slow l2 (yields to all) and not l1 (yields to h1):\n%s", got)
+	if !strings.Contains(got, "l1/x/memory.high = 243269632 (LOW class l1: memory is contended") ||
+		!strings.Contains(got, "l2/y/memory.high = 209715200 (LOW class l2: a HIGH class it yields to is under pressure") {
+		t.Fatalf("contention caps l1 (yields to h1) at usage plus a step; h2's pressure caps l2 (yields to all) at usage:\n%s", got)
 	}
 }
 
@@ -219,6 +224,7 @@ func TestEscalation(t *testing.T) {
 				t.Fatalf("escalated member acted on again: %+v", p)
 			}
 			w.now = w.now.Add(3 * time.Second)
+			w.rootUsage = 500 * mib
 			p := e.Decide(w.snap())
 			var kinds []string
 			for _, a := range p.Actions {
@@ -297,17 +303,12 @@ func TestNewRejectsUnknownMode(t *testing.T) {
 	}
 }
 
-// TestStructOpsTHPFallback: a LOW member with THP-backed memory is slowed
-// with memory.high too, since the charge delay never reaches THP faults.
+// TestStructOpsTHPFallback: with slow: delay, a LOW member with THP-backed
+// memory is slowed with memory.high too, since the charge delay never
+// reaches THP faults.
 func TestStructOpsTHPFallback(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), StructOps)
-	s := Snapshot{Now: t0, Root: Memory{Usage: 950 * mib, Limit: 1000 * mib}, Classes: []ClassState{
-		{Name: "high", LastTrigger: t0, Members: []Member{{Path: "h", Usage: 500 * mib, High: Max}}},
-		{Name: "low", Members: []Member{
-			{Path: "thp", Usage: 200 * mib, High: Max, AnonTHP: 64 * mib},
-			{Path: "plain", Usage: 200 * mib, High: Max},
-		}},
-	}}
+	e, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: delay", 1)), StructOps)
+	s := structOpsWorld()
 	p := e.Decide(s)
 	got := writes(p)
 	if !strings.Contains(got, "thp/memory.high") || strings.Contains(got, "plain/") || strings.Contains(got, "h/memory.low") {
@@ -317,7 +318,40 @@ func TestStructOpsTHPFallback(t *testing.T) {
 		t.Error("no delay programmed for the class")
 	}
 	s.Now = t0.Add(5 * time.Second)
-	if got := writes(e.Decide(s)); got != "thp/memory.high: restore (no HIGH class that LOW class low yields to is under pressure)" {
+	s.Root.Usage = 500 * mib
+	if got := writes(e.Decide(s)); got != "thp/memory.high: restore (memory is no longer contended and no HIGH class that LOW class low yields to is under pressure)" {
 		t.Fatalf("after pressure: %q", got)
+	}
+}
+
+// structOpsWorld is a contended root with a pressured HIGH member and two
+// LOW members, one of them with THP-backed memory.
+func structOpsWorld() Snapshot {
+	return Snapshot{Now: t0, Root: Memory{Usage: 950 * mib, Limit: 1000 * mib}, Classes: []ClassState{
+		{Name: "high", LastTrigger: t0, Members: []Member{{Path: "h", Usage: 500 * mib, High: Max}}},
+		{Name: "low", Members: []Member{
+			{Path: "thp", Usage: 200 * mib, High: Max, AnonTHP: 64 * mib},
+			{Path: "plain", Usage: 200 * mib, High: Max},
+		}},
+	}}
+}
+
+// TestStructOpsSlowsWithBoth: by default, structops slows LOW with the
+// charge delay and with memory.high, so that a LOW member that keeps
+// growing is throttled by the kernel before the parent's limit OOM-kills
+// it; slow: high programs no delay.
+func TestStructOpsSlowsWithBoth(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), StructOps)
+	p := e.Decide(structOpsWorld())
+	got := writes(p)
+	if !strings.Contains(got, "thp/memory.high") || !strings.Contains(got, "plain/memory.high") || strings.Contains(got, "h/memory.low") {
+		t.Errorf("want memory.high for both LOW members, and no memory.low (BPF protects HIGH):\n%s", got)
+	}
+	if p.Delay["low"] == 0 {
+		t.Error("no delay programmed for the class")
+	}
+	high, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: high", 1)), StructOps)
+	if p := high.Decide(structOpsWorld()); p.Delay["low"] != 0 || !strings.Contains(writes(p), "plain/memory.high") {
+		t.Errorf("slow: high: delay %v, writes %s", p.Delay["low"], writes(p))
 	}
 }
