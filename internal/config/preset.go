@@ -29,7 +29,11 @@ var presets = map[PolicyName]preset{
 			Window: Duration(time.Second), Hold: Duration(2 * time.Second),
 			Headroom: Size{Percent: 10},
 		},
-		high: Class{Protect: ProtectLow},
+		// HIGH classes get the largest CPU weight: a session that must
+		// keep its speed must not lose the CPU to LOW ones either. The
+		// weight costs nothing without contention: CPU time is shared by
+		// weight only among runnable tasks.
+		high: Class{Protect: ProtectLow, CPUWeight: 10000},
 		low: Class{
 			Delay: Duration(50 * time.Millisecond), Floor: Size{Bytes: 128 * mib}, Step: Size{Bytes: 32 * mib},
 			Escalation: Escalation{After: Duration(30 * time.Second), Action: ActionNone},
@@ -77,6 +81,7 @@ func (c *Config) applyPreset() {
 		switch cl.Priority {
 		case High:
 			setDefault(&cl.Protect, p.high.Protect)
+			setDefault(&cl.CPUWeight, p.high.CPUWeight)
 		case Low:
 			applyLow(cl, &p.low)
 		}

@@ -86,6 +86,7 @@ func fakeTree(t *testing.T) *cgroup.FS {
 	for _, c := range []string{"high", "low"} {
 		files["memqos/"+c+"/cgroup.controllers"] = "cpu io memory"
 		files["memqos/"+c+"/cgroup.subtree_control"] = "cpu io memory"
+		files["memqos/"+c+"/cpu.weight"] = "100"
 	}
 	for rel, content := range files {
 		writeFile(t, filepath.Join(fsys.Root, rel), content)
@@ -211,10 +212,17 @@ func TestDaemonGovernsAndRestores(t *testing.T) {
 
 	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
 	be.fire("high")
-	waitFor(t, "LOW's memory.high to reach its usage", func() bool { return read(t, fsys, "memqos/low/b/memory.high") == itoa(450<<20) })
+	waitFor(t, "LOW's memory.high capped at its usage plus a step", func() bool { return read(t, fsys, "memqos/low/b/memory.high") == itoa((450+512)<<20) })
 	waitFor(t, "HIGH's memory.low to cover its usage", func() bool { return read(t, fsys, "memqos/high/a/memory.low") == itoa(500<<20) })
+	// The default policy gives the HIGH class group, and its members, the
+	// largest CPU weight; the LOW class has the weight it was given.
+	for rel, want := range map[string]string{"memqos/high/cpu.weight": "10000", "memqos/high/a/cpu.weight": "10000", "memqos/low/cpu.weight": "50"} {
+		if got := read(t, fsys, rel); got != want {
+			t.Errorf("while governed %s = %q; want %q", rel, got, want)
+		}
+	}
 	st := d.Status()
-	if !st.Contended || len(st.Knobs) != 3 {
+	if !st.Contended || len(st.Knobs) != 6 {
 		t.Errorf("status: contended %v, knobs %+v", st.Contended, st.Knobs)
 	}
 	// A member created later is picked up.
@@ -226,7 +234,7 @@ func TestDaemonGovernsAndRestores(t *testing.T) {
 	}
 	for rel, want := range map[string]string{
 		"memqos/low/b/memory.high": "max", "memqos/low/b/cpu.weight": "100", "memqos/low/c/cpu.weight": "100",
-		"memqos/high/a/memory.low": "0",
+		"memqos/high/a/memory.low": "0", "memqos/high/cpu.weight": "100", "memqos/high/a/cpu.weight": "100", "memqos/low/cpu.weight": "100",
 	} {
 		if got := read(t, fsys, rel); got != want {
 			t.Errorf("after stop %s = %q; want %q", rel, got, want)
