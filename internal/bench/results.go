@@ -80,6 +80,10 @@ type Scenario struct {
 	// without allocating until every LOW session has ended (the
 	// work-conservation scenario).
 	HighIdle bool `json:"high_idle,omitempty"`
+	// THP is true when the replayers left transparent huge pages at the
+	// system's setting; false when they disabled them (the RFC's delay
+	// applies to small-page charges only).
+	THP bool `json:"thp"`
 	// Swap is false when swap was off (memory.swap.max=0 on the parent).
 	Swap bool `json:"swap"`
 	// Micro is the overhead bench's allocation microbenchmark: Iterations

@@ -80,6 +80,7 @@ run, trace record and vm run exit with CMD's own status otherwise.`,
 		newSelftestCmd(g),
 		newDaemonCmd(g),
 		newStatusCmd(g),
+		newBenchCmd(g),
 		newSelftestWorkloadCmd(),
 	)
 	return root

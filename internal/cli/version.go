@@ -23,7 +23,15 @@ func newVersionCmd(g *globals) *cobra.Command {
 // versionString describes this build from the module and VCS information
 // that the Go toolchain stamps into the binary.
 func versionString() string {
-	version, commit, dirty := "devel", "unknown", ""
+	version, commit := buildInfo()
+	return fmt.Sprintf("memqos %s (commit %s, %s %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// buildInfo returns this build's module version ("devel" when unknown)
+// and VCS commit ("unknown"), with "-dirty" when the tree had changes.
+func buildInfo() (version, commit string) {
+	version, commit = "devel", "unknown"
+	dirty := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v := bi.Main.Version; v != "" && v != "(devel)" {
 			version = v
@@ -39,5 +47,5 @@ func versionString() string {
 			}
 		}
 	}
-	return fmt.Sprintf("memqos %s (commit %s%s, %s %s/%s)", version, commit, dirty, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return version, commit + dirty
 }

@@ -119,3 +119,7 @@ func (m *metrics) knobWrite(_, file string) { m.writes.WithLabelValues(file).Inc
 func (m *metrics) reacted(class string, d time.Duration) {
 	m.reaction.WithLabelValues(class).Observe(d.Seconds())
 }
+
+// Gatherer returns the daemon's metrics registry, for a caller in the same
+// process (the bench harness) that reads the counters without HTTP.
+func (d *Daemon) Gatherer() prometheus.Gatherer { return d.metrics.reg }

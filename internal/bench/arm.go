@@ -1,0 +1,261 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/trace"
+	"github.com/memqos/memqos/internal/trace/replay"
+)
+
+// session is one member of an arm and what it replays.
+type session struct {
+	Member
+	tr *trace.Trace
+	// idle: hold the trace's first sample until the LOW sessions end.
+	idle bool
+	// speed overrides the scenario's speed when not 0; noBase leaves out
+	// the scenario's base.
+	speed  float64
+	noBase bool
+	// limits are knobs the strategy sets on the session's group before it
+	// starts (memory.max for static, memory.high for high-only).
+	limits map[string]cgroup.Limit
+}
+
+// armPlan is everything one arm needs to run.
+type armPlan struct {
+	name     string
+	run      int
+	order    int
+	strategy Strategy // "" for a baseline
+	sessions []*session
+	// sequential: run the sessions one after the other (overhead bench).
+	sequential bool
+}
+
+// armRunner runs arms below one parent group.
+type armRunner struct {
+	fsys    *cgroup.FS
+	parent  string // the bench's group, relative to the mount
+	out     string
+	sc      Scenario
+	timeout time.Duration
+	worker  replayWorker
+	log     *slog.Logger
+}
+
+// replayWorker makes the replay worker's command (memqos trace replay-worker).
+type replayWorker = func(args []string) *exec.Cmd
+
+// run runs one arm and writes its files; what went wrong is in Arm.Error.
+func (ar *armRunner) run(ctx context.Context, p armPlan) *Arm {
+	dir := filepath.Join(ar.out, RunsDir, fmt.Sprint(p.run), p.name)
+	a := &Arm{Format: ArmFormat, Name: p.name, Run: p.run, Order: p.order, Started: time.Now().UTC().Format(time.RFC3339)}
+	for _, s := range p.sessions {
+		a.Members = append(a.Members, s.Member)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		a.Error = err.Error()
+		return a
+	}
+	if err := ar.runIn(ctx, p, dir, a); err != nil {
+		a.Error = err.Error()
+		ar.log.Warn("arm failed", "run", p.run, "arm", p.name, "err", err)
+	}
+	if err := writeJSON(filepath.Join(dir, ArmFile), a); err != nil && a.Error == "" {
+		a.Error = err.Error()
+	}
+	return a
+}
+
+func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (err error) {
+	rel := path.Join(ar.parent, fmt.Sprintf("r%d-%s", p.run, p.name))
+	root, err := ar.setupGroups(rel, p)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, removeTree(root)) }()
+	var rd *runningDaemon
+	if cfg := p.strategy.daemonConfig(rel, ""); cfg != "" {
+		if rd, err = startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions)); err != nil {
+			return err
+		}
+	}
+	before, err := root.MemoryEvents()
+	if err != nil {
+		return err
+	}
+	tl := startTimeline(root, p.sessions)
+	start := time.Now()
+	results := ar.replayAll(ctx, root, p)
+	a.WallS = time.Since(start).Seconds()
+	a.Timeline = tl.stop()
+	after, err := root.MemoryEvents()
+	if err != nil {
+		return err
+	}
+	a.RootEventsDelta = after.Sub(before)
+	a.RootPeakBytes, _ = root.MemoryPeak()
+	var errs []error
+	if rd != nil {
+		rep, text := rd.report()
+		stopErr := rd.stop()
+		rep.Restored = stopErr == nil && restored(root, p) == nil
+		if stopErr != nil {
+			rep.Error = stopErr.Error()
+		} else if err := restored(root, p); err != nil {
+			rep.Error = err.Error()
+		}
+		a.Daemon = rep
+		errs = append(errs, os.WriteFile(filepath.Join(dir, "metrics.txt"), text, 0o644))
+	}
+	for i, s := range p.sessions {
+		if results[i] == nil {
+			continue
+		}
+		a.Members[i].Result = s.Name + ".json"
+		errs = append(errs, writeJSON(filepath.Join(dir, a.Members[i].Result), results[i]))
+	}
+	return errors.Join(errs...)
+}
+
+// setupGroups creates the arm's parent with the scenario's limit, a group
+// per class, and a group per session with the strategy's limits.
+func (ar *armRunner) setupGroups(rel string, p armPlan) (*cgroup.Group, error) {
+	root, err := ar.fsys.CreateEnabled(rel)
+	if err != nil {
+		return nil, err
+	}
+	if ar.sc.TotalBytes > 0 {
+		if err := root.SetLimit(cgroup.MemoryMax, cgroup.Limit(ar.sc.TotalBytes)); err != nil {
+			return root, errors.Join(err, removeTree(root))
+		}
+	}
+	if !ar.sc.Swap {
+		// No swap configured means no memory.swap.max file: nothing to turn off.
+		if err := root.Set("memory.swap.max", "0"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return root, errors.Join(err, removeTree(root))
+		}
+	}
+	for _, s := range p.sessions {
+		g, err := ar.fsys.CreateEnabled(path.Join(rel, s.Class, s.Name))
+		if err != nil {
+			return root, errors.Join(err, removeTree(root))
+		}
+		for knob, v := range s.limits {
+			if err := g.SetLimit(knob, v); err != nil {
+				return root, errors.Join(err, removeTree(root))
+			}
+		}
+	}
+	return root, nil
+}
+
+// replayAll replays every session in its group, at once (or one after
+// the other when p.sequential); idle sessions hold their memory until the
+// others end. A session's result is nil only if its replay could not start.
+func (ar *armRunner) replayAll(ctx context.Context, root *cgroup.Group, p armPlan) []*replay.Result {
+	ctx, cancel := context.WithTimeout(ctx, ar.timeout)
+	defer cancel()
+	idleCtx, stopIdle := context.WithCancel(ctx)
+	defer stopIdle()
+	results := make([]*replay.Result, len(p.sessions))
+	var busy, idle sync.WaitGroup
+	for i, s := range p.sessions {
+		g := root.Child(s.Class).Child(s.Name)
+		speed := ar.sc.Speed
+		if s.speed != 0 {
+			speed = s.speed
+		}
+		base := ar.sc.BaseBytes
+		if s.noBase {
+			base = 0
+		}
+		o := replay.Options{FS: ar.fsys, Trace: s.tr, Speed: speed, Base: base,
+			Group: g.Name(), NoTHP: !ar.sc.THP, Command: ar.worker, Log: ar.replayLog(s.Name)}
+		one := func(ctx context.Context) {
+			r, err := replay.Run(ctx, o)
+			if err != nil {
+				ar.log.Warn("replay did not start", "session", s.Name, "err", err)
+			}
+			results[i] = r
+		}
+		switch {
+		case s.idle:
+			idle.Go(func() { one(idleCtx) })
+			waitFootprint(ctx, g, s.tr.Samples[0].Total+ar.sc.BaseBytes)
+		case p.sequential:
+			one(ctx)
+		default:
+			busy.Go(func() { one(ctx) })
+		}
+	}
+	busy.Wait()
+	stopIdle()
+	idle.Wait()
+	return results
+}
+
+// replayLog is the replays' logger: a replay logs its start and end at
+// info level, which only --log-level debug shows in a bench.
+func (ar *armRunner) replayLog(session string) *slog.Logger {
+	if !ar.log.Enabled(context.Background(), slog.LevelDebug) {
+		return nil
+	}
+	return ar.log.With("session", session)
+}
+
+// waitFootprint waits until g holds nearly want bytes: an idle session
+// has its memory before the busy ones start.
+func waitFootprint(ctx context.Context, g *cgroup.Group, want int64) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if cur, err := g.MemoryCurrent(); err == nil && float64(cur) >= 0.95*float64(want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restored checks that no knob the daemon set outlived it: every session
+// has the limits the strategy gave it and no protection.
+func restored(root *cgroup.Group, p armPlan) error {
+	var errs []error
+	for _, s := range p.sessions {
+		g := root.Child(s.Class).Child(s.Name)
+		for _, knob := range []string{cgroup.MemoryHigh, cgroup.MemoryLow, cgroup.MemoryMin} {
+			want := cgroup.Unlimited
+			if knob != cgroup.MemoryHigh {
+				want = 0
+			}
+			if v, ok := s.limits[knob]; ok {
+				want = v
+			}
+			got, err := g.Limit(knob)
+			if err != nil {
+				errs = append(errs, err)
+			} else if got != want {
+				errs = append(errs, fmt.Errorf("%s %s is %v after the daemon stopped, want %v", g.Name(), knob, got, want))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeTree removes root and every group below it, killing anything
+// left inside.
+func removeTree(root *cgroup.Group) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return root.Remove(ctx, nil)
+}

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/trace"
+)
+
+// Options configure a bench.
+type Options struct {
+	// FS is the cgroup v2 hierarchy; Parent is the bench's own group,
+	// relative to its mount, created if missing. Each arm runs in a fresh
+	// group below it, removed afterwards.
+	FS     *cgroup.FS
+	Parent string
+	// Out is the results directory; it must be empty or not exist.
+	Out string
+	// Manifest is copied into Out/bench.json with the fields the bench
+	// fills (format, kind, scenario, arms, times); the caller sets the
+	// version, commit, kernel and probe.
+	Manifest   Manifest
+	Scenario   Scenario
+	Strategies []Strategy
+	Runs       int
+	// Seed orders the arms within each run.
+	Seed uint64
+	// ArmTimeout bounds each arm's replays; a replay still running then
+	// is interrupted, and that is its result.
+	ArmTimeout time.Duration
+	// Worker returns the replay worker's command (memqos trace
+	// replay-worker ARGS).
+	Worker func(args []string) *exec.Cmd
+	Log    *slog.Logger
+	// Progress is told after each arm; nil ignores it.
+	Progress func(done, total int, a *Arm)
+}
+
+// ErrOutNotEmpty means the results directory already holds something.
+var ErrOutNotEmpty = errors.New("results directory is not empty")
+
+// check validates the options that do not depend on the kernel.
+func (o *Options) check() error {
+	switch {
+	case o.FS == nil || o.Worker == nil:
+		return errors.New("bench: no cgroup hierarchy or worker command")
+	case o.Runs < 1:
+		return fmt.Errorf("--runs %d: want at least 1", o.Runs)
+	case len(o.Strategies) == 0:
+		return errors.New("no strategy to run")
+	case o.Scenario.Speed <= 0:
+		return fmt.Errorf("--speed %v: want a positive factor", o.Scenario.Speed)
+	case o.Scenario.BaseBytes < 0:
+		return fmt.Errorf("--base-mb: want 0 or more")
+	case o.ArmTimeout <= 0:
+		return fmt.Errorf("arm timeout %v: want a positive duration", o.ArmTimeout)
+	}
+	return checkOut(o.Out)
+}
+
+// checkOut makes sure the results directory is new or empty, so that no
+// earlier results get mixed in or lost.
+func checkOut(dir string) error {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return err
+	case len(ents) > 0:
+		return fmt.Errorf("%s: %w; give a new directory", dir, ErrOutNotEmpty)
+	}
+	return nil
+}
+
+// loadTraces loads each trace reference once.
+func loadTraces(refs ...[]string) (map[string]*trace.Trace, error) {
+	out := map[string]*trace.Trace{}
+	for _, list := range refs {
+		for _, ref := range list {
+			if out[ref] != nil {
+				continue
+			}
+			t, err := trace.LoadRef(ref)
+			if err != nil {
+				return nil, fmt.Errorf("trace %s: %w", ref, err)
+			}
+			if err := t.Validate(); err != nil {
+				return nil, fmt.Errorf("trace %s: %w", ref, err)
+			}
+			out[ref] = t
+		}
+	}
+	return out, nil
+}
+
+// runArms runs every plan of every run, each run in its own shuffled
+// order, and writes the manifest before and after.
+func runArms(ctx context.Context, o Options, ar *armRunner, names []string, plan func(run int, name string) armPlan) error {
+	m := o.Manifest
+	m.Format, m.Scenario, m.Arms, m.Runs = ManifestFormat, o.Scenario, names, o.Runs
+	m.Started = time.Now().UTC().Format(time.RFC3339)
+	mpath := filepath.Join(o.Out, ManifestFile)
+	if err := writeJSON(mpath, m); err != nil {
+		return err
+	}
+	if _, err := o.FS.CreateEnabled(o.Parent); err != nil {
+		return err
+	}
+	total, done := o.Runs*len(names), 0
+	for run := 1; run <= o.Runs; run++ {
+		order := append([]string(nil), names...)
+		rand.New(rand.NewPCG(o.Seed, uint64(run))).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for i, name := range order {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("bench interrupted after %d of %d arms: %w", done, total, err)
+			}
+			p := plan(run, name)
+			p.order = i
+			a := ar.run(ctx, p)
+			done++
+			if o.Progress != nil {
+				o.Progress(done, total, a)
+			}
+		}
+	}
+	m.Finished = time.Now().UTC().Format(time.RFC3339)
+	return writeJSON(mpath, m)
+}

@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/memqos/memqos/internal/bench"
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/kernel"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func newBenchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure isolation and overhead, in cgroups here or in a guest (--vm)",
+		Long: `Run the experiments behind docs/RESULTS.md. Results go to a directory that
+memqos report turns into tables and plots; bench prints the summary table
+at the end. Both need root and cgroup v2 with the memory controller, or
+--vm KERNEL to run the whole bench in a throwaway qemu guest.`,
+	}
+	cmd.AddCommand(newBenchIsolationCmd(g), newBenchOverheadCmd(g))
+	return cmd
+}
+
+// benchFlags are the flags both benches share.
+type benchFlags struct {
+	out        string
+	runs       int
+	strategies string
+	speed      float64
+	baseMB     float64
+	thp        bool
+	seed       uint64
+	armTimeout time.Duration
+	parent     string
+	vm         benchVMFlags
+}
+
+func (f *benchFlags) register(fs *pflag.FlagSet, runs int, strategies string) {
+	fs.StringVarP(&f.out, "out", "o", "", "results directory, new or empty (required)")
+	fs.IntVar(&f.runs, "runs", runs, "runs; each runs every arm once, in its own shuffled order")
+	fs.StringVar(&f.strategies, "strategies", strategies, `comma-separated strategies, or "all": every one this kernel can run`)
+	fs.Float64Var(&f.speed, "speed", 50, "replay speed factor")
+	fs.Float64Var(&f.baseMB, "base-mb", 100, "memory added to every sample of a trace, in MB")
+	fs.BoolVar(&f.thp, "thp", false, "leave transparent huge pages at the system's setting in the replayers (default: off, as THP faults are never delayed by the RFC)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the arms' order in each run")
+	fs.DurationVar(&f.armTimeout, "arm-timeout", 15*time.Minute, "interrupt an arm's replays after this long")
+	fs.StringVar(&f.parent, "cgroup", "memqos-bench", "the bench's cgroup, relative to the cgroup2 mount; each arm runs in a fresh group below it")
+	f.vm.register(fs)
+	_ = cobra.MarkFlagRequired(fs, "out")
+}
+
+// scenario fills the fields of the flags both benches share.
+func (f *benchFlags) scenario(sc *bench.Scenario) error {
+	base, err := baseBytes(f.baseMB)
+	if err != nil {
+		return err
+	}
+	sc.Speed, sc.BaseBytes, sc.THP = f.speed, base, f.thp
+	return nil
+}
+
+// scenarioPreset is a named isolation scenario: the reference study's
+// three, and the work-conservation one.
+type scenarioPreset struct {
+	totalMB int
+	speed   float64
+	idle    bool
+	about   string
+}
+
+var scenarioPresets = map[string]scenarioPreset{
+	"1":    {1100, 50, false, "the reference's scenario 1: pressure, 1100 MB at 50x"},
+	"2":    {1300, 50, false, "the reference's scenario 2: HIGH latency, 1300 MB at 50x"},
+	"3":    {2560, 100, false, "the reference's scenario 3: 2560 MB at 100x"},
+	"idle": {1100, 50, true, "work conservation: HIGH holds its peak without allocating while LOW runs, 1100 MB at 50x"},
+}
+
+func newBenchIsolationCmd(g *globals) *cobra.Command {
+	var (
+		f        benchFlags
+		preset   string
+		totalMB  int
+		high     []string
+		low      []string
+		highIdle bool
+	)
+	cmd := &cobra.Command{
+		Use:   "isolation --out DIR [flags]",
+		Short: "Compare isolation strategies on HIGH and LOW trace replays under one memory limit",
+		Long: `Replay HIGH and LOW traces at once under one memory limit (memory.max of
+their parent, swap off), once per strategy and run, and measure what each
+strategy does to HIGH's speed and latency and to LOW's survival and speed.
+Each run also replays the HIGH traces alone and one LOW trace alone, the
+baselines of the slowdowns. Arms run in a shuffled order in each run, so
+that drift hits them alike; an OOM-killed replay is a result, not an abort.
+
+Strategies: none (no isolation), static (memory.max = total/N each),
+high-only (LOW memory.high=400M only), reference (the reference
+experiment's policy, on memcg_bpf_ops), structops (memqos's default policy
+on memcg_bpf_ops), cgroupfs (memqos's default policy on a stock kernel).
+
+--scenario picks the totals and speed of a named scenario (1, 2, 3, idle);
+--total-mb, --speed and --high-idle given explicitly override it. Defaults:
+scenario 1 with HIGH builtin:dask__dask-11628 and two LOW
+builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, ok := scenarioPresets[preset]
+			if !ok {
+				return fmt.Errorf("--scenario %q: want 1, 2, 3 or idle", preset)
+			}
+			fl := cmd.Flags()
+			if !fl.Changed("total-mb") {
+				totalMB = p.totalMB
+			}
+			if !fl.Changed("speed") {
+				f.speed = p.speed
+			}
+			if !fl.Changed("high-idle") {
+				highIdle = p.idle
+			}
+			if totalMB <= 0 || int64(totalMB) > math.MaxInt64/1_000_000 {
+				return fmt.Errorf("--total-mb %d: want a positive size", totalMB)
+			}
+			sc := bench.Scenario{Name: preset, TotalBytes: int64(totalMB) * 1e6, High: high, Low: low, HighIdle: highIdle}
+			if fl.Changed("total-mb") || fl.Changed("speed") || fl.Changed("high-idle") {
+				sc.Name = "custom"
+			}
+			if err := f.scenario(&sc); err != nil {
+				return err
+			}
+			if f.vm.kernel != "" {
+				return runBenchVM(cmd, g, &f, "isolation")
+			}
+			return runBench(cmd, g, &f, sc, bench.Isolation)
+		},
+	}
+	fs := cmd.Flags()
+	f.register(fs, 5, "all")
+	fs.StringVar(&preset, "scenario", "1", "named scenario: 1, 2, 3 or idle (see above)")
+	fs.IntVar(&totalMB, "total-mb", 1100, "memory.max of the sessions' parent, in MB")
+	fs.StringArrayVar(&high, "high", []string{"builtin:dask__dask-11628"}, "HIGH session's trace (repeatable; a path or builtin:NAME)")
+	fs.StringArrayVar(&low, "low", []string{"builtin:sigmavirus24__github3.py-673", "builtin:sigmavirus24__github3.py-673"}, "LOW session's trace (repeatable)")
+	fs.BoolVar(&highIdle, "high-idle", false, "HIGH takes its trace's peak and holds it without allocating while LOW runs")
+	return cmd
+}
+
+func newBenchOverheadCmd(g *globals) *cobra.Command {
+	var (
+		f          benchFlags
+		tr         string
+		microMiB   int
+		iterations int
+	)
+	cmd := &cobra.Command{
+		Use:   "overhead --out DIR [flags]",
+		Short: "Measure what memqos costs when memory is plentiful",
+		Long: `With no memory limit and nothing else running, measure an allocation
+microbenchmark (allocate and touch --micro-mib, then free, --iterations
+times) and a trace replay, with no daemon and under each daemon strategy,
+interleaved: each run measures every arm once, in a shuffled order. The
+workloads run as LOW members, whose charges go through the kernel
+backend's hook. memqos report gives each difference with its confidence
+interval.
+
+--strategies defaults to every daemon strategy this kernel can run
+(structops and cgroupfs with memcg_bpf_ops, cgroupfs without).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if microMiB <= 0 || iterations <= 0 {
+				return fmt.Errorf("--micro-mib %d, --iterations %d: want positive numbers", microMiB, iterations)
+			}
+			sc := bench.Scenario{Name: "overhead", Low: []string{tr}, MicroBytes: int64(microMiB) << 20, MicroIterations: iterations}
+			if err := f.scenario(&sc); err != nil {
+				return err
+			}
+			if f.vm.kernel != "" {
+				return runBenchVM(cmd, g, &f, "overhead")
+			}
+			return runBench(cmd, g, &f, sc, bench.Overhead)
+		},
+	}
+	fs := cmd.Flags()
+	f.register(fs, 10, "daemon")
+	fs.StringVar(&tr, "trace", "builtin:dask__dask-11628", "trace to replay (a path or builtin:NAME)")
+	fs.IntVar(&microMiB, "micro-mib", 10, "microbenchmark allocation size, in MiB")
+	fs.IntVar(&iterations, "iterations", 200, "microbenchmark allocations per run")
+	return cmd
+}
+
+// runBench runs a bench in cgroups on this host, then prints its summary.
+func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, run func(ctx context.Context, o bench.Options) error) error {
+	probe := (&kernel.Host{}).Probe()
+	strategies, err := benchStrategies(f.strategies, probe)
+	if err != nil {
+		return fmt.Errorf("%v", err)
+	}
+	fsys, err := cgroup.Open("")
+	if err != nil {
+		return err
+	}
+	worker, err := workerCommand(g)
+	if err != nil {
+		return err
+	}
+	pj, _ := json.Marshal(probe)
+	version, commit := buildInfo()
+	prog := newBenchProgress(g.stderr)
+	o := bench.Options{
+		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Runs: f.runs,
+		Seed: f.seed, ArmTimeout: f.armTimeout, Worker: worker, Log: g.logger(), Progress: prog.arm,
+		Manifest: bench.Manifest{Version: version, Commit: commit, Kernel: probe.Kernel, Probe: pj},
+	}
+	err = run(cmd.Context(), o)
+	prog.finish()
+	if err != nil || f.vm.noSummary {
+		return err
+	}
+	return printBenchSummary(g.stdout, g.stderr, f.out)
+}
+
+// benchStrategies reads --strategies; "daemon" means every daemon
+// strategy the kernel can run.
+func benchStrategies(list string, probe *kernel.Report) ([]bench.Strategy, error) {
+	if list != "daemon" {
+		return bench.ParseStrategies(list, probe)
+	}
+	all, err := bench.ParseStrategies("all", probe)
+	if err != nil {
+		return nil, err
+	}
+	var out []bench.Strategy
+	for _, s := range all {
+		if s == bench.StructOps || s == bench.CgroupFS {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// benchProgress shows a bar on a terminal, and a line per arm otherwise
+// (in a guest, where the host reads them to drive its own bar).
+type benchProgress struct {
+	w   io.Writer
+	bar progressBar
+}
+
+func newBenchProgress(w io.Writer) *benchProgress {
+	return &benchProgress{w: w, bar: newProgressBar(w)}
+}
+
+func (p *benchProgress) arm(done, total int, a *bench.Arm) {
+	if p.bar != nil {
+		p.bar.update(done, total, fmt.Sprintf("run %d %s", a.Run, a.Name))
+		return
+	}
+	status := "ok"
+	if a.Error != "" {
+		status = "error: " + a.Error
+	}
+	fmt.Fprintf(p.w, "%s %d/%d run %d %s %.1fs %s\n", progressTag, done, total, a.Run, a.Name, a.WallS, status)
+}
+
+func (p *benchProgress) finish() {
+	if p.bar != nil {
+		p.bar.finish()
+	}
+}

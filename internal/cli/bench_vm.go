@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/memqos/memqos/internal/trace"
+	"github.com/memqos/memqos/internal/vm"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// progressTag starts the line a bench prints after each arm when it has no
+// terminal: "memqos-bench: DONE/TOTAL run N ARM WALLs STATUS". A bench in a
+// guest prints them on the console, and the host reads them.
+const progressTag = "memqos-bench:"
+
+// benchVMFlags run a bench in a guest.
+type benchVMFlags struct {
+	kernel    string
+	memMiB    int
+	timeout   time.Duration
+	console   bool
+	noSummary bool // in the guest: the host prints the summary
+}
+
+func (f *benchVMFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.kernel, "vm", "", `run the whole bench in a qemu guest booted with this kernel image (or "debian-cloud"), and bring the results back`)
+	fs.IntVar(&f.memMiB, "vm-mem-mib", 0, "guest memory, in MiB (default: the limit plus 1 GiB, at least 2 GiB)")
+	fs.DurationVar(&f.timeout, "vm-timeout", 6*time.Hour, "stop the guest after this long; the results so far still come back")
+	fs.BoolVar(&f.console, "vm-console", false, "stream the guest console to stderr")
+	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the summary table")
+	_ = fs.MarkHidden("no-summary")
+}
+
+// vmFlagNames are the flags that stay on the host.
+var vmFlagNames = map[string]bool{"vm": true, "vm-mem-mib": true, "vm-timeout": true, "vm-console": true, "out": true, "no-summary": true}
+
+// traceFlagNames are the flags that name traces; their files go into the guest.
+var traceFlagNames = map[string]bool{"high": true, "low": true, "trace": true}
+
+// runBenchVM runs the same bench command in a guest: the flags given here,
+// with the trace files put into the guest and the results written to /out,
+// then copied to --out.
+func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string) error {
+	if err := checkEmptyOut(f.out); err != nil {
+		return err
+	}
+	cfg := vm.Config{Kernel: f.vm.kernel, CPUs: 2, Accel: "tcg", Timeout: f.vm.timeout, Stdout: io.Discard}
+	argv, puts, err := guestBenchArgs(cmd.Flags(), kind)
+	if err != nil {
+		return err
+	}
+	cfg.Files = puts
+	cfg.MemoryMB = f.vm.memMiB
+	if cfg.MemoryMB == 0 {
+		total, _ := cmd.Flags().GetInt("total-mb")
+		cfg.MemoryMB = max(2048, total*1000*1000>>20+1024)
+	}
+	if err := prepareVMConfig(cmd.Context(), &cfg, nil); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(f.out)), ".memqos-bench-vm-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cfg.OutDir = tmp
+	prog := newBenchProgress(g.stderr)
+	var console io.Writer = &progressRelay{prog: prog}
+	if f.vm.console {
+		console = io.MultiWriter(g.stderr, console)
+	}
+	cfg.Console = console
+	res, runErr := vm.Run(cmd.Context(), cfg, argv)
+	prog.finish()
+	moveErr := moveResults(filepath.Join(tmp, "results"), f.out, filepath.Join(tmp, ".partial"))
+	if runErr != nil {
+		return errors.Join(fmt.Errorf("bench in the guest: %w", runErr), moveErr)
+	}
+	if moveErr != nil {
+		return moveErr
+	}
+	if res.ExitCode != 0 {
+		return &codeError{exitFailed, fmt.Errorf("the bench in the guest exited with status %d; its results so far are in %s (--vm-console shows why)", res.ExitCode, f.out)}
+	}
+	if f.vm.noSummary {
+		return nil
+	}
+	return printBenchSummary(g.stdout, g.stderr, f.out)
+}
+
+// guestBenchArgs rebuilds the bench command for the guest from the flags
+// given, and lists the trace files it needs there.
+func guestBenchArgs(fs *pflag.FlagSet, kind string) ([]string, []vm.File, error) {
+	argv := []string{"memqos", "bench", kind, "--out", "/out/results", "--no-summary"}
+	var files []vm.File
+	var err error
+	fs.VisitAll(func(fl *pflag.Flag) {
+		if err != nil || vmFlagNames[fl.Name] || (!fl.Changed && !traceFlagNames[fl.Name]) {
+			return
+		}
+		values := []string{fl.Value.String()}
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			values = sv.GetSlice()
+		}
+		for _, v := range values {
+			if traceFlagNames[fl.Name] && !strings.HasPrefix(v, trace.BuiltinPrefix) {
+				if _, serr := os.Stat(v); serr != nil {
+					err = fmt.Errorf("--%s: %w", fl.Name, serr)
+					return
+				}
+				guest := fmt.Sprintf("/work/traces/%d-%s", len(files), filepath.Base(v))
+				files = append(files, vm.File{Host: v, Guest: guest})
+				v = guest
+			}
+			argv = append(argv, "--"+fl.Name+"="+v)
+		}
+	})
+	return argv, files, err
+}
+
+// checkEmptyOut refuses a results directory that holds something, before a
+// long guest run rather than after it.
+func checkEmptyOut(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err == nil && len(ents) > 0 {
+		return fmt.Errorf("%s: results directory is not empty; give a new directory", dir)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// moveResults moves the guest's results to out, with the partial marker
+// of a failed run.
+func moveResults(from, out, partial string) error {
+	if _, err := os.Stat(from); err != nil {
+		return fmt.Errorf("the guest wrote no results: %w", err)
+	}
+	if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: %w", out, err)
+	}
+	if err := os.Rename(from, out); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(partial); err == nil {
+		return os.WriteFile(filepath.Join(out, ".partial"), b, 0o644)
+	}
+	return nil
+}
+
+// progressRelay reads the guest console for the bench's progress lines and
+// shows them with the host's own progress.
+type progressRelay struct {
+	prog *benchProgress
+	buf  bytes.Buffer
+}
+
+func (r *progressRelay) Write(p []byte) (int, error) {
+	r.buf.Write(p)
+	for {
+		line, err := r.buf.ReadString('\n')
+		if err != nil {
+			r.buf.WriteString(line) // an incomplete line waits for the rest
+			return len(p), nil
+		}
+		r.line(strings.TrimRight(line, "\r\n"))
+	}
+}
+
+func (r *progressRelay) line(s string) {
+	i := strings.Index(s, progressTag)
+	if i < 0 {
+		return
+	}
+	s = s[i:]
+	if r.prog.bar == nil {
+		fmt.Fprintln(r.prog.w, s)
+		return
+	}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Split(bufio.ScanWords)
+	var words []string
+	for sc.Scan() {
+		words = append(words, sc.Text())
+	}
+	if len(words) < 5 {
+		return
+	}
+	done, total, ok := strings.Cut(words[1], "/")
+	d, err1 := strconv.Atoi(done)
+	t, err2 := strconv.Atoi(total)
+	if !ok || err1 != nil || err2 != nil {
+		return
+	}
+	r.prog.bar.update(d, t, strings.Join(words[2:5], " "))
+}
