@@ -212,7 +212,7 @@ func TestDaemonGovernsAndRestores(t *testing.T) {
 
 	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
 	be.fire("high")
-	waitFor(t, "LOW's memory.high capped at its usage plus a step", func() bool { return read(t, fsys, "memqos/low/b/memory.high") == itoa((450+512)<<20) })
+	waitFor(t, "LOW's memory.high capped at its usage", func() bool { return read(t, fsys, "memqos/low/b/memory.high") == itoa(450<<20) })
 	waitFor(t, "HIGH's memory.low to cover its usage", func() bool { return read(t, fsys, "memqos/high/a/memory.low") == itoa(500<<20) })
 	// The default policy gives the HIGH class group, and its members, the
 	// largest CPU weight; the LOW class has the weight it was given.

@@ -46,6 +46,8 @@ type lowState struct {
 	squeeze bool
 	// yield: a HIGH class the LOW class yields to is under pressure.
 	yield bool
+	// share is what each LOW member may grow by while squeezed.
+	share uint64
 }
 
 // slowLow throttles a LOW class's members while memory is contended or a
@@ -67,7 +69,7 @@ func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, wh
 		}
 		if e.slowsWithHigh(c) || m.AnonTHP > 0 {
 			// THP faults are never delayed; memory.high reaches them.
-			e.lowerHigh(p, c, m, st, why.yield)
+			e.capHigh(p, c, m, st, why)
 		}
 		if p.Delay[c.Name] > 0 {
 			st.throttled = true
@@ -76,23 +78,29 @@ func (e *Engine) slowLow(p *Plan, c *config.Class, cs ClassState, s Snapshot, wh
 	}
 }
 
-// lowerHigh caps a member's memory.high, never below the floor: at its
-// usage plus one step while memory is contended, so that LOW is slowed by
-// the kernel rather than grown into the parent's limit and an OOM kill;
-// at its usage while a HIGH class it yields to is under pressure, so that
-// what is left is HIGH's. The cap only comes down, following the member's
-// usage as it shrinks.
-func (e *Engine) lowerHigh(p *Plan, c *config.Class, m Member, st *memberState, yield bool) {
-	next, why := max(c.Floor.Bytes, m.Usage+c.Step.Bytes), "memory is contended: cap at usage %d plus a step"
-	if yield {
-		next, why = max(c.Floor.Bytes, m.Usage), "a HIGH class it yields to is under pressure: cap at usage %d"
+// capHigh sets a member's memory.high, never below the floor. While a
+// HIGH class it yields to is under pressure, the cap is its usage: it
+// only comes down, so what memory is left is HIGH's. While memory is
+// merely contended, the cap is its usage plus its share of the free memory
+// above HIGH's reserve, recomputed at every decision: LOW keeps growing
+// into memory nobody else needs, and is throttled by the kernel, not
+// OOM-killed, when it would grow into the parent's limit. That cap is
+// raised only by more than a step at a time, so that it is not rewritten
+// at every decision.
+func (e *Engine) capHigh(p *Plan, c *config.Class, m Member, st *memberState, why lowState) {
+	next, reason := max(c.Floor.Bytes, m.Usage+why.share), "memory is contended: cap at usage %d plus its share of the free memory"
+	if why.yield {
+		next, reason = max(c.Floor.Bytes, m.Usage), "a HIGH class it yields to is under pressure: cap at usage %d"
 	}
-	if next >= m.High {
-		return // already at or below where memqos would put it
+	switch {
+	case next < m.High: // lower it (Max is above every value)
+	case !why.yield && m.High != Max && next > m.High+c.Step.Bytes: // raise it
+	default:
+		return
 	}
 	st.throttled, st.highLowered = true, true
 	p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Value: next,
-		Reason: fmt.Sprintf("LOW class %s: "+why+", floor %d%s", c.Name, m.Usage, c.Floor.Bytes, thpNote(m))})
+		Reason: fmt.Sprintf("LOW class %s: "+reason+", floor %d%s", c.Name, m.Usage, c.Floor.Bytes, thpNote(m))})
 }
 
 // release undoes the throttle and any escalation of a member once no

@@ -91,18 +91,37 @@ func (e *Engine) Decide(s Snapshot) Plan {
 		e.lastContended = s.Now
 	}
 	squeeze := !e.lastContended.IsZero() && s.Now.Sub(e.lastContended) <= e.cfg.Detector.Hold.D()
+	share := e.lowShare(s)
 	for _, cs := range s.Classes {
 		c := e.cfg.Class(cs.Name)
 		if c == nil || c.Priority != config.Low {
 			continue
 		}
 		p.Delay[cs.Name] = e.delay(c, s.Root, p.Contended)
-		e.slowLow(&p, c, cs, s, lowState{squeeze: squeeze, yield: e.yieldsToPressure(cs.Name, p.Pressured)})
+		e.slowLow(&p, c, cs, s, lowState{squeeze: squeeze, yield: e.yieldsToPressure(cs.Name, p.Pressured), share: share})
 	}
 	e.forgetGone(s)
 	prev := s
 	e.prev = &prev
 	return p
+}
+
+// lowShare is how much more each LOW member may take while memory is
+// contended: the free memory above a reserve of half the headroom, kept
+// for HIGH, split evenly among the LOW members.
+func (e *Engine) lowShare(s Snapshot) uint64 {
+	var n uint64
+	for _, cs := range s.Classes {
+		if c := e.cfg.Class(cs.Name); c != nil && c.Priority == config.Low {
+			n += uint64(len(cs.Members))
+		}
+	}
+	reserve := e.cfg.Detector.Headroom.Of(s.Root.Limit) / 2
+	free := s.Root.Free()
+	if n == 0 || free <= reserve {
+		return 0
+	}
+	return (free - reserve) / n
 }
 
 // highPressure updates and returns a HIGH class's pressure: it starts

@@ -120,13 +120,38 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 		t.Fatalf("protection did not follow HIGH's usage: %s", got)
 	}
 	// No trigger for longer than hold, memory still contended: HIGH's
-	// protection goes, LOW stays capped.
+	// protection goes, and LOW's cap goes back up to its usage plus its
+	// share of the free memory above HIGH's reserve (none: 50 MiB free,
+	// half the 100 MiB headroom reserved).
 	w.now = w.now.Add(2100 * time.Millisecond)
 	p = e.Decide(w.snap())
-	want = "memqos/high/a/memory.low: restore (HIGH class high no longer under pressure)"
+	want = "memqos/high/a/memory.low: restore (HIGH class high no longer under pressure)\n" +
+		"memqos/low/b/memory.high = 104857600 (LOW class low: memory is contended: cap at usage 104857600 plus its share of the free memory, floor 67108864)"
 	if got := writes(p); got != want || p.Pressured["high"] {
 		t.Fatalf("after hold:\n%s\nwant:\n%s", got, want)
 	}
+	w.apply(p)
+	// 80 MiB free: LOW, the only LOW member, may take the 30 MiB above the
+	// reserve; a raise under a step is not written.
+	w.rootUsage, w.now = 920*mib, w.now.Add(100*time.Millisecond)
+	if p = e.Decide(w.snap()); len(p.Writes) != 0 {
+		t.Fatalf("raised the cap by less than a step: %s", writes(p))
+	}
+	// LOW shrinks, 40 MiB free: its cap follows it down to the floor.
+	w.rootUsage, w.lowUsage, w.now = 960*mib, 60*mib, w.now.Add(100*time.Millisecond)
+	p = e.Decide(w.snap())
+	if got := writes(p); got != "memqos/low/b/memory.high = 67108864 (LOW class low: memory is contended: cap at usage 62914560 plus its share of the free memory, floor 67108864)" {
+		t.Fatalf("LOW shrank, 40 MiB free: %s", got)
+	}
+	w.apply(p)
+	// HIGH frees memory, 300 MiB free: LOW may take what HIGH's reserve
+	// does not need.
+	w.rootUsage, w.now = 700*mib, w.now.Add(100*time.Millisecond)
+	p = e.Decide(w.snap())
+	if got := writes(p); got != "memqos/low/b/memory.high = 325058560 (LOW class low: memory is contended: cap at usage 62914560 plus its share of the free memory, floor 67108864)" {
+		t.Fatalf("300 MiB free: %s", got)
+	}
+	w.apply(p)
 	// Contention over for longer than hold: LOW's memory.high goes back.
 	w.rootUsage = 500 * mib
 	w.now = w.now.Add(2100 * time.Millisecond)
@@ -193,9 +218,9 @@ classes:
 		{Name: "l2", Members: []Member{{Path: "l2/y", Usage: 200 * mib, High: Max}}},
 	}}
 	got := writes(e.Decide(s))
-	if !strings.Contains(got, "l1/x/memory.high = 243269632 (LOW class l1: memory is contended") ||
+	if !strings.Contains(got, "l1/x/memory.high = 734003195 (LOW class l1: memory is contended") ||
 		!strings.Contains(got, "l2/y/memory.high = 209715200 (LOW class l2: a HIGH class it yields to is under pressure") {
-		t.Fatalf("contention caps l1 (yields to h1) at usage plus a step; h2's pressure caps l2 (yields to all) at usage:\n%s", got)
+		t.Fatalf("contention caps l1 (yields to h1) at usage plus half the free memory; h2's pressure caps l2 (yields to all) at usage:\n%s", got)
 	}
 }
 
