@@ -25,7 +25,7 @@ type Summary struct {
 	// Overhead compares each daemon strategy with "none" (overhead bench).
 	Overhead []Overhead
 	// Failures are the arms, replays and daemons that did not run as
-	// planned, by run then arm order.
+	// planned, by run: missing arms first, then in the order the arms ran.
 	Failures []Failure
 }
 

@@ -118,9 +118,9 @@ func TestAnalyzeLatencyEventsCounters(t *testing.T) {
 func TestAnalyzeFailures(t *testing.T) {
 	s := analyze(t, isolation(t, false))
 	want := []Failure{
-		{Run: 3, Arm: "reference", Problem: "arm missing"},
 		{Run: 2, Arm: "reference", Problem: "arm failed: replay low-1: worker did not start"},
 		{Run: 2, Arm: "reference", Member: "low-1", Problem: "no replay result"},
+		{Run: 3, Arm: "reference", Problem: "arm missing"},
 	}
 	if len(s.Failures) != len(want) {
 		t.Fatalf("failures %+v, want %+v", s.Failures, want)

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/memqos/memqos/internal/bench"
 	"github.com/memqos/memqos/internal/trace/replay"
@@ -23,6 +25,7 @@ func failures(r *bench.Results, idx armIndex) []Failure {
 	for _, a := range r.Arms {
 		fs = append(fs, armFailures(r.Manifest.Kind, a)...)
 	}
+	slices.SortStableFunc(fs, func(a, b Failure) int { return cmp.Compare(a.Run, b.Run) })
 	return fs
 }
 
