@@ -142,7 +142,6 @@ func latencyCDF(s *Summary, class string) (*plot.Plot, error) {
 	p.Title.Text = class + " allocation latency (grow events)"
 	p.X.Label.Text = "latency (µs)"
 	p.Y.Label.Text = "fraction of grow events"
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
 	var args []any
 	for _, a := range s.Arms {
@@ -150,6 +149,10 @@ func latencyCDF(s *Summary, class string) (*plot.Plot, error) {
 			args = append(args, a.Name, cdf(l.sorted))
 		}
 	}
+	if len(args) == 0 { // a log axis without values panics
+		return p, nil
+	}
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
 	if err := plotutil.AddLines(p, args...); err != nil {
 		return nil, fmt.Errorf("latency lines: %w", err)
