@@ -174,7 +174,7 @@ func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummar
 		appendIf(&hw, h, hok)
 		appendIf(&lw, l, lok)
 		appendIf(&prio, l/h, hok && lok)
-		if nl, ok := meanWall(idx[run][none], "low"); ok && lok && r.Manifest.Scenario.HighIdle {
+		if nl, ok := meanWall(idx[run][none], "low"); ok && lok && r.Manifest.Scenario.HighIdle && !as.Baseline {
 			thr = append(thr, nl/l)
 		}
 	}

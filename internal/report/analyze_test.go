@@ -69,6 +69,9 @@ func TestAnalyzeIsolation(t *testing.T) {
 	checkEstimate(t, "reference throughput", ref.Throughput, 0.5, 0, 2)
 	checkEstimate(t, "none throughput", none.Throughput, 1, 0, 3)
 
+	if sl := armNamed(t, s, bench.SoloLow); sl.Throughput.OK() {
+		t.Errorf("solo-low has a throughput %+v, want none for a baseline", sl.Throughput)
+	}
 	solo := armNamed(t, s, bench.SoloHigh)
 	if !solo.Baseline || solo.HighSlowdown.OK() {
 		t.Errorf("solo-high: baseline %v, slowdown %+v; want a baseline without slowdown", solo.Baseline, solo.HighSlowdown)

@@ -80,3 +80,15 @@ func TestEmptyResults(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTableThroughputOnlyWhenHighIdle(t *testing.T) {
+	for _, idle := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := SummaryTable(&buf, analyze(t, isolation(t, idle))); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "LOW THROUGHPUT"); got != idle {
+			t.Errorf("high_idle %v: throughput column shown %v, want %v:\n%s", idle, got, idle, buf.String())
+		}
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -31,12 +32,24 @@ func SummaryTable(w io.Writer, s *Summary) error {
 
 func line(w io.Writer, cells ...string) { fmt.Fprintln(w, strings.Join(cells, "\t")) }
 
+// isolationTable shows LOW throughput only when an arm has it (the work
+// conservation scenario).
 func isolationTable(w io.Writer, s *Summary) {
-	line(w, "STRATEGY", "HIGH SLOWDOWN", "LOW SURVIVAL", "LOW SLOWDOWN", "LOW THROUGHPUT")
+	thr := slices.ContainsFunc(s.Arms, func(a ArmSummary) bool { return a.Throughput.OK() })
+	head := []string{"STRATEGY", "HIGH SLOWDOWN", "LOW SURVIVAL", "LOW SLOWDOWN"}
+	if thr {
+		head = append(head, "LOW THROUGHPUT")
+	}
+	line(w, head...)
 	for _, a := range s.Arms {
-		if !a.Baseline {
-			line(w, a.Name, slowdown(a.HighSlowdown), survival(a), slowdown(a.LowSlowdown), plusMinus(a.Throughput, 1, 3, false))
+		if a.Baseline {
+			continue
 		}
+		cells := []string{a.Name, slowdown(a.HighSlowdown), survival(a), slowdown(a.LowSlowdown)}
+		if thr {
+			cells = append(cells, plusMinus(a.Throughput, 1, 3, false))
+		}
+		line(w, cells...)
 	}
 }
 
