@@ -3,6 +3,8 @@
 // Trace statistics use it; numbers that are to be compared with them should
 // come from it too, so that both use the same method.
 //
+// MeanCI gives a mean with its 95 % confidence interval (Student's t).
+//
 // Percentiles use one method everywhere: linear interpolation between the
 // closest ranks, known as Hyndman and Fan's type 7 (the default of R's
 // quantile and of NumPy's percentile). For n sorted values x[0..n-1] and a

@@ -41,7 +41,7 @@ func Summarize(xs []float64) (Summary, error) {
 		Count: len(sorted),
 		Min:   sorted[0],
 		Max:   sorted[len(sorted)-1],
-		Mean:  mean(sorted),
+		Mean:  meanOf(sorted),
 		P50:   interpolate(sorted, 50),
 		P90:   interpolate(sorted, 90),
 		P95:   interpolate(sorted, 95),
@@ -108,7 +108,7 @@ func interpolate(sorted []float64, p float64) float64 {
 	return sorted[i] + float64((h-float64(i))*(sorted[i+1]-sorted[i]))
 }
 
-func mean(xs []float64) float64 {
+func meanOf(xs []float64) float64 {
 	var sum float64
 	for _, x := range xs {
 		sum += x

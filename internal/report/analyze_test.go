@@ -1,0 +1,169 @@
+package report
+
+import (
+	"math"
+	"testing"
+
+	"github.com/memqos/memqos/internal/bench"
+)
+
+// t2 is Student's t for 2 degrees of freedom (three runs), 97.5th percentile.
+const t2 = 4.302652730
+
+func analyze(t *testing.T, r *bench.Results) *Summary {
+	t.Helper()
+	s, err := Analyze(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func armNamed(t *testing.T, s *Summary, name string) ArmSummary {
+	t.Helper()
+	for _, a := range s.Arms {
+		if a.Name == name {
+			return a
+		}
+	}
+	t.Fatalf("no arm %q in %+v", name, s.Arms)
+	return ArmSummary{}
+}
+
+func checkEstimate(t *testing.T, what string, got Estimate, mean, hw float64, n int) {
+	t.Helper()
+	if got.N != n || math.Abs(got.Mean-mean) > 1e-9 || !(math.Abs(got.HalfWidth-hw) <= 1e-6 || math.IsNaN(hw) && math.IsNaN(got.HalfWidth)) {
+		t.Errorf("%s = %v ± %v (n=%d), want %v ± %v (n=%d)", what, got.Mean, got.HalfWidth, got.N, mean, hw, n)
+	}
+}
+
+func TestAnalyzeIsolation(t *testing.T) {
+	s := analyze(t, isolation(t, true))
+	if len(s.Arms) != len(isolationArms) || len(s.Runs) != 3 {
+		t.Fatalf("arms %d runs %v, want %d and 3 runs", len(s.Arms), s.Runs, len(isolationArms))
+	}
+	none, so, ref := armNamed(t, s, "none"), armNamed(t, s, "structops"), armNamed(t, s, "reference")
+
+	// Against the same run's solo-high: 1.1, 1.2, 1.3 (sd 0.1).
+	checkEstimate(t, "none HIGH slowdown", none.HighSlowdown, 1.2, t2*0.1/math.Sqrt(3), 3)
+	checkEstimate(t, "structops HIGH slowdown", so.HighSlowdown, 1, 0, 3)
+	checkEstimate(t, "reference HIGH slowdown", ref.HighSlowdown, 1.05, 0, 2)
+	checkEstimate(t, "none LOW slowdown", none.LowSlowdown, 1.5, 0, 3)
+	checkEstimate(t, "structops LOW slowdown", so.LowSlowdown, 2, 0, 3)
+
+	// The OOM-killed LOW of run 1 counts against survival: 1/2, 1, 1.
+	checkEstimate(t, "none LOW survival", none.LowSurvival, 5.0/6, t2*math.Sqrt(1.0/12)/math.Sqrt(3), 3)
+	if none.LowCompleted != 5 || none.LowReplays != 6 {
+		t.Errorf("none LOW survivors %d/%d, want 5/6", none.LowCompleted, none.LowReplays)
+	}
+	// reference's missing result is not a death: 3/3.
+	if ref.LowCompleted != 3 || ref.LowReplays != 3 {
+		t.Errorf("reference LOW survivors %d/%d, want 3/3", ref.LowCompleted, ref.LowReplays)
+	}
+
+	checkEstimate(t, "none HIGH wall", none.HighWallS, (11+24+39)/3.0, t2*stddev(11, 24, 39)/math.Sqrt(3), 3)
+	checkEstimate(t, "none priority ratio", none.PriorityRatio, (30.0/11+60.0/24+90.0/39)/3,
+		t2*stddev(30.0/11, 60.0/24, 90.0/39)/math.Sqrt(3), 3)
+	// Work conservation: none's LOW wall over the strategy's, same run.
+	checkEstimate(t, "structops throughput", so.Throughput, 0.75, 0, 3)
+	checkEstimate(t, "reference throughput", ref.Throughput, 0.5, 0, 2)
+	checkEstimate(t, "none throughput", none.Throughput, 1, 0, 3)
+
+	if sl := armNamed(t, s, bench.SoloLow); sl.Throughput.OK() {
+		t.Errorf("solo-low has a throughput %+v, want none for a baseline", sl.Throughput)
+	}
+	solo := armNamed(t, s, bench.SoloHigh)
+	if !solo.Baseline || solo.HighSlowdown.OK() {
+		t.Errorf("solo-high: baseline %v, slowdown %+v; want a baseline without slowdown", solo.Baseline, solo.HighSlowdown)
+	}
+}
+
+func stddev(xs ...float64) float64 {
+	var m, ss float64
+	for _, x := range xs {
+		m += x / float64(len(xs))
+	}
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return math.Sqrt(ss / float64(len(xs)-1))
+}
+
+func TestAnalyzeNoThroughputWithoutHighIdle(t *testing.T) {
+	s := analyze(t, isolation(t, false))
+	if so := armNamed(t, s, "structops"); so.Throughput.OK() {
+		t.Errorf("throughput %+v without high_idle, want none", so.Throughput)
+	}
+}
+
+func TestAnalyzeLatencyEventsCounters(t *testing.T) {
+	s := analyze(t, isolation(t, false))
+	none := armNamed(t, s, "none")
+	// HIGH grows 100·r, 200, 300 over three runs; the setup event is out.
+	hi := none.Latency["high"]
+	if hi.N != 9 || hi.P50 != 200 || hi.Max != 300 {
+		t.Errorf("none HIGH latency %+v, want n=9 P50=200 max=300", hi)
+	}
+	// P95 of 100,200×4,300×4: h = 8·0.95 = 7.6 → 300.
+	if hi.P95 != 300 {
+		t.Errorf("none HIGH P95 = %v, want 300", hi.P95)
+	}
+	if e := none.Events["low"]; math.Abs(e.OOMKill-1.0/3) > 1e-12 || math.Abs(e.Max-1) > 1e-12 {
+		t.Errorf("none LOW events %+v, want oom_kill 1/3, max 1 per run", e)
+	}
+	so := armNamed(t, s, "structops")
+	want := map[string]float64{"low.delay_active": 20, "high.triggers": 2}
+	if len(so.Counters) != len(want) || so.Counters["low.delay_active"] != 20 || so.Counters["high.triggers"] != 2 {
+		t.Errorf("structops counters %v, want %v", so.Counters, want)
+	}
+}
+
+func TestAnalyzeFailures(t *testing.T) {
+	s := analyze(t, isolation(t, false))
+	want := []Failure{
+		{Run: 2, Arm: "reference", Problem: "arm failed: replay low-1: worker did not start"},
+		{Run: 2, Arm: "reference", Member: "low-1", Problem: "no replay result"},
+		{Run: 3, Arm: "reference", Problem: "arm missing"},
+	}
+	if len(s.Failures) != len(want) {
+		t.Fatalf("failures %+v, want %+v", s.Failures, want)
+	}
+	for i := range want {
+		if s.Failures[i] != want[i] {
+			t.Errorf("failure %d = %+v, want %+v", i, s.Failures[i], want[i])
+		}
+	}
+}
+
+func TestAnalyzeOverhead(t *testing.T) {
+	s := analyze(t, overhead(t))
+	if len(s.Overhead) != 1 || s.Overhead[0].Name != "structops" {
+		t.Fatalf("overhead %+v, want structops alone", s.Overhead)
+	}
+	d := map[string]Diff{}
+	for _, m := range s.Overhead[0].Metrics {
+		d[m.Metric] = m
+	}
+	hw := t2 / math.Sqrt(3) // sd of three consecutive integers is 1
+	checkEstimate(t, "micro P50", d["micro P50 latency"].Pct, 11, hw, 3)
+	checkEstimate(t, "micro P99", d["micro P99 latency"].Pct, 11, hw, 3)
+	checkEstimate(t, "micro throughput none", d["micro throughput"].None, 10000, 0, 3)
+	thr := []float64{100/1.1 - 100, 100/1.11 - 100, 100/1.12 - 100}
+	checkEstimate(t, "micro throughput", d["micro throughput"].Pct, (thr[0]+thr[1]+thr[2])/3, t2*stddev(thr...)/math.Sqrt(3), 3)
+	checkEstimate(t, "trace completion", d["trace completion"].Pct, 0, hw, 3)
+	checkEstimate(t, "trace grow P95", d["trace grow P95 latency"].Pct, 0, 0, 3)
+	if !d["trace completion"].InsideNoise() || d["micro P50 latency"].InsideNoise() {
+		t.Errorf("inside the noise: trace %v micro %v, want true false",
+			d["trace completion"].InsideNoise(), d["micro P50 latency"].InsideNoise())
+	}
+}
+
+func TestEstimateOneValue(t *testing.T) {
+	e := estimate([]float64{3})
+	if e.N != 1 || !math.IsNaN(e.HalfWidth) || e.ContainsZero() {
+		t.Errorf("estimate of one value %+v (contains zero %v), want NaN half-width, unknown", e, e.ContainsZero())
+	}
+	if estimate(nil).OK() {
+		t.Error("estimate of nothing is OK")
+	}
+}
