@@ -57,6 +57,10 @@ type ArmSummary struct {
 	LowCompleted, LowReplays int
 	// LowSlowdown is a completed LOW's wall time over solo-low's.
 	LowSlowdown Estimate
+	// HighAllocSlowdown and LowAllocSlowdown compare allocation time
+	// (allocTime) the same way: what the sessions' memory cost them even
+	// when the schedule, not the machine, set their wall time.
+	HighAllocSlowdown, LowAllocSlowdown Estimate
 	// HighWallS and LowWallS are the completed replays' wall times.
 	HighWallS, LowWallS Estimate
 	// PriorityRatio is LowWallS / HighWallS per run.
@@ -151,17 +155,21 @@ func isBaseline(name string) bool { return name == bench.SoloHigh || name == ben
 func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummary {
 	as := ArmSummary{Name: name, Baseline: isBaseline(name), Latency: map[string]Latency{},
 		Events: map[string]Events{}, Counters: map[string]float64{}}
-	var hs, ls, surv, hw, lw, prio, thr []float64
+	var hs, ls, has, las, surv, hw, lw, prio, thr []float64
 	for _, run := range rs {
 		a := idx[run][name]
 		if a == nil {
 			continue
 		}
-		if v, ok := meanRatio(a, idx[run][bench.SoloHigh], "high", sameMember); ok && !as.Baseline {
-			hs = append(hs, v)
-		}
-		if v, ok := meanRatio(a, idx[run][bench.SoloLow], "low", firstMember); ok && !as.Baseline {
-			ls = append(ls, v)
+		if !as.Baseline {
+			v, ok := meanRatio(a, idx[run][bench.SoloHigh], "high", sameMember, wallTime)
+			appendIf(&hs, v, ok)
+			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", firstMember, wallTime)
+			appendIf(&ls, v, ok)
+			v, ok = meanRatio(a, idx[run][bench.SoloHigh], "high", sameMember, allocTime)
+			appendIf(&has, v, ok)
+			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", firstMember, allocTime)
+			appendIf(&las, v, ok)
 		}
 		k, n := survivors(a)
 		as.LowCompleted += k
@@ -179,6 +187,7 @@ func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummar
 		}
 	}
 	as.HighSlowdown, as.LowSlowdown, as.LowSurvival = estimate(hs), estimate(ls), estimate(surv)
+	as.HighAllocSlowdown, as.LowAllocSlowdown = estimate(has), estimate(las)
 	as.HighWallS, as.LowWallS, as.PriorityRatio, as.Throughput = estimate(hw), estimate(lw), estimate(prio), estimate(thr)
 	arms := armsNamed(idx, rs, name)
 	for _, c := range Classes {
@@ -235,18 +244,35 @@ func firstMember(base *bench.LoadedArm, _ string) string {
 	return base.Members[0].Name
 }
 
-// meanRatio is the mean over a's completed members of class of their wall
-// time over their partner's in base, the same run's baseline.
-func meanRatio(a, base *bench.LoadedArm, class string, p partner) (float64, bool) {
+// meanRatio is the mean over a's completed members of class of their
+// metric over their partner's in base, the same run's baseline.
+func meanRatio(a, base *bench.LoadedArm, class string, p partner, metric func(*replay.Result) float64) (float64, bool) {
 	var xs []float64
 	for _, m := range a.Members {
 		res, ok := completed(a, m.Name)
 		ref, rok := completed(base, p(base, m.Name))
-		if m.Class == class && ok && rok && ref.WallS > 0 {
-			xs = append(xs, res.WallS/ref.WallS)
+		if m.Class == class && ok && rok && metric(ref) > 0 {
+			xs = append(xs, metric(res)/metric(ref))
 		}
 	}
 	return meanOf(xs)
+}
+
+// wallTime is a replay's wall time, in seconds.
+func wallTime(r *replay.Result) float64 { return r.WallS }
+
+// allocTime is the time a replay spent changing its footprint: the sum of
+// its grow and shrink events' latencies (the setup excluded), in µs. When
+// a replay keeps its schedule, its wall time is the schedule's, and this
+// is what memory pressure and throttling still cost it.
+func allocTime(r *replay.Result) float64 {
+	var t float64
+	for _, e := range r.Events {
+		if e.Kind == "grow" || e.Kind == "shrink" {
+			t += e.LatencyUS
+		}
+	}
+	return t
 }
 
 // meanWall is the mean wall time of a's completed members of class.

@@ -51,6 +51,13 @@ func TestAnalyzeIsolation(t *testing.T) {
 	checkEstimate(t, "none LOW slowdown", none.LowSlowdown, 1.5, 0, 3)
 	checkEstimate(t, "structops LOW slowdown", so.LowSlowdown, 2, 0, 3)
 
+	// Allocation time (grow latencies summed) against the same run's
+	// solo: structops HIGH 180/150; none HIGH (100r+500)/150; structops LOW
+	// (7000/1100 + 3500/1100)/2.
+	checkEstimate(t, "structops HIGH alloc time", so.HighAllocSlowdown, 1.2, 0, 3)
+	checkEstimate(t, "none HIGH alloc time", none.HighAllocSlowdown, 700.0/150, t2*(100.0/150)/math.Sqrt(3), 3)
+	checkEstimate(t, "structops LOW alloc time", so.LowAllocSlowdown, 10500.0/2200, 0, 3)
+
 	// The OOM-killed LOW of run 1 counts against survival: 1/2, 1, 1.
 	checkEstimate(t, "none LOW survival", none.LowSurvival, 5.0/6, t2*math.Sqrt(1.0/12)/math.Sqrt(3), 3)
 	if none.LowCompleted != 5 || none.LowReplays != 6 {

@@ -29,6 +29,12 @@
 //     counts the completed replays over all runs.
 //   - LOW slowdown vs alone: per run, the mean over completed LOW members
 //     of wall_s divided by solo-low's wall_s in that run.
+//   - HIGH alloc time vs solo, LOW alloc time vs alone: the same ratios of
+//     allocation time, the sum of latency_us over a replay's "grow" and
+//     "shrink" events (the setup excluded): the time the replay spent
+//     changing its footprint. A replay that keeps its schedule has the
+//     schedule's wall time whatever memory costs it; its allocation time
+//     still shows that cost.
 //   - HIGH wall, LOW wall: per run, the mean wall_s of the completed
 //     members of the class, in seconds.
 //   - LOW/HIGH wall: per run, LOW wall divided by HIGH wall, the priority

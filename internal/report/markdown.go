@@ -111,8 +111,8 @@ func armOrder(r *bench.Results, run int) []string {
 
 func (md *mdWriter) comparison(r *bench.Results, s *Summary) {
 	md.f("\n## Isolation\n\n")
-	cols := []string{"strategy", "HIGH slowdown vs solo", "LOW survival", "LOW slowdown vs alone",
-		"HIGH wall (s)", "LOW wall (s)", "LOW/HIGH wall"}
+	cols := []string{"strategy", "HIGH slowdown vs solo", "HIGH alloc time vs solo", "LOW survival", "LOW slowdown vs alone",
+		"LOW alloc time vs alone", "HIGH wall (s)", "LOW wall (s)", "LOW/HIGH wall"}
 	if r.Manifest.Scenario.HighIdle {
 		cols = append(cols, "LOW throughput vs none")
 	}
@@ -122,8 +122,8 @@ func (md *mdWriter) comparison(r *bench.Results, s *Summary) {
 		if a.Baseline {
 			continue
 		}
-		cells := []string{a.Name, slowdown(a.HighSlowdown), survival(a), slowdown(a.LowSlowdown),
-			plusMinus(a.HighWallS, 1, 2, false), plusMinus(a.LowWallS, 1, 2, false), plusMinus(a.PriorityRatio, 1, 2, false)}
+		cells := []string{a.Name, slowdown(a.HighSlowdown), slowdown(a.HighAllocSlowdown), survival(a), slowdown(a.LowSlowdown),
+			slowdown(a.LowAllocSlowdown), plusMinus(a.HighWallS, 1, 2, false), plusMinus(a.LowWallS, 1, 2, false), plusMinus(a.PriorityRatio, 1, 2, false)}
 		if r.Manifest.Scenario.HighIdle {
 			cells = append(cells, plusMinus(a.Throughput, 1, 3, false))
 		}

@@ -46,6 +46,8 @@ func plotsOf(r *bench.Results, s *Summary) []plotSpec {
 	ps := []plotSpec{
 		barSpec(s, "slowdown-high.svg", "HIGH slowdown vs solo (%)", func(a ArmSummary) Estimate { return pctOf(a.HighSlowdown) }),
 		barSpec(s, "slowdown-low.svg", "LOW slowdown vs alone (%)", func(a ArmSummary) Estimate { return pctOf(a.LowSlowdown) }),
+		barSpec(s, "alloc-high.svg", "HIGH allocation time vs solo (%)", func(a ArmSummary) Estimate { return pctOf(a.HighAllocSlowdown) }),
+		barSpec(s, "alloc-low.svg", "LOW allocation time vs alone (%)", func(a ArmSummary) Estimate { return pctOf(a.LowAllocSlowdown) }),
 		barSpec(s, "survival-low.svg", "LOW survival (%)", func(a ArmSummary) Estimate { return scaled(a.LowSurvival, 100) }),
 	}
 	for _, c := range Classes {

@@ -36,7 +36,7 @@ func line(w io.Writer, cells ...string) { fmt.Fprintln(w, strings.Join(cells, "\
 // conservation scenario).
 func isolationTable(w io.Writer, s *Summary) {
 	thr := slices.ContainsFunc(s.Arms, func(a ArmSummary) bool { return a.Throughput.OK() })
-	head := []string{"STRATEGY", "HIGH SLOWDOWN", "LOW SURVIVAL", "LOW SLOWDOWN"}
+	head := []string{"STRATEGY", "HIGH SLOWDOWN", "HIGH ALLOC TIME", "HIGH P95 GROW", "LOW SURVIVAL", "LOW SLOWDOWN", "LOW ALLOC TIME"}
 	if thr {
 		head = append(head, "LOW THROUGHPUT")
 	}
@@ -45,7 +45,8 @@ func isolationTable(w io.Writer, s *Summary) {
 		if a.Baseline {
 			continue
 		}
-		cells := []string{a.Name, slowdown(a.HighSlowdown), survival(a), slowdown(a.LowSlowdown)}
+		cells := []string{a.Name, slowdown(a.HighSlowdown), slowdown(a.HighAllocSlowdown), p95ms(a.Latency["high"]),
+			survival(a), slowdown(a.LowSlowdown), slowdown(a.LowAllocSlowdown)}
 		if thr {
 			cells = append(cells, plusMinus(a.Throughput, 1, 3, false))
 		}
@@ -61,4 +62,12 @@ func overheadTable(w io.Writer, s *Summary) {
 				plusMinus(d.Strategy, 1, 1, false), percent(d.Pct), verdict(d))
 		}
 	}
+}
+
+// p95ms is a latency's P95 in ms, or n/a.
+func p95ms(l Latency) string {
+	if l.N == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f ms", l.P95/1000)
 }
