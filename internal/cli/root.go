@@ -81,6 +81,7 @@ run, trace record and vm run exit with CMD's own status otherwise.`,
 		newDaemonCmd(g),
 		newStatusCmd(g),
 		newBenchCmd(g),
+		newReportCmd(g),
 		newSelftestWorkloadCmd(),
 	)
 	return root
