@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/kernel"
+	"github.com/memqos/memqos/internal/testutil"
+	"github.com/memqos/memqos/internal/trace"
+	"github.com/memqos/memqos/internal/trace/replay"
+)
+
+// writeTrace writes a trace that climbs to peak bytes in steps, holds,
+// and falls, over n samples 100 ms apart.
+func writeTrace(t *testing.T, dir, name string, peak int64, n int) string {
+	t.Helper()
+	tr := &trace.Trace{Name: name, Source: "memqos bench test", IntervalMS: 100}
+	for i := 0; i < n; i++ {
+		total := peak * int64(min(i, n-1-i)+1) / int64(n/2)
+		tr.Samples = append(tr.Samples, trace.Sample{TimeMS: int64(i) * 100, Total: min(total, peak)})
+	}
+	p := filepath.Join(dir, name+".json")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := trace.Encode(f, tr); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRealIsolation runs the whole isolation bench, one run of every
+// strategy this kernel has, on a small scenario: HIGH climbs to 150 MB and
+// two LOW to 120 MB each under a 450 MB limit, which holds every peak at
+// once (static's share, 150 MB each, may not hold HIGH and its worker).
+// It checks the results directory, not the numbers: every arm ran, every
+// replay has a result, static's groups were held to their share, every
+// daemon ran on its backend and restored its knobs, and no group is left
+// behind.
+func TestRealIsolation(t *testing.T) {
+	testutil.Require(t, testutil.Root, testutil.CgroupV2)
+	probe := (&kernel.Host{}).Probe()
+	strategies, err := ParseStrategies("all", probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Contains(strategies, StructOps); got != probe.MemcgOps.OK {
+		t.Fatalf("strategies %v with memcg_bpf_ops %v", strategies, probe.MemcgOps.OK)
+	}
+	parent := testutil.ParentCgroup(t)
+	fsys, err := cgroup.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sc := Scenario{Name: "test", TotalBytes: 450e6, Speed: 2,
+		High: []string{writeTrace(t, dir, "high", 150e6, 20)}, Low: []string{writeTrace(t, dir, "low", 120e6, 20), writeTrace(t, dir, "low", 120e6, 20)}}
+	out := filepath.Join(dir, "results")
+	var progress []string
+	o := Options{FS: fsys, Parent: strings.TrimPrefix(parent.Name(), "/") + "/bench", Out: out, Scenario: sc,
+		Strategies: strategies, Runs: 1, Seed: 7, ArmTimeout: 2 * time.Minute, Worker: workerForTest,
+		Log:      slog.New(slog.NewTextHandler(testutil.LogWriter(t), nil)),
+		Manifest: Manifest{Version: "test", Kernel: probe.Kernel},
+		Progress: func(done, total int, a *Arm) { progress = append(progress, a.Name) },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := Isolation(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantArms := len(strategies) + 2
+	if res.Manifest.Finished == "" || len(res.Arms) != wantArms || len(progress) != wantArms {
+		t.Fatalf("manifest %+v, %d arms, progress %v; want %d arms", res.Manifest, len(res.Arms), progress, wantArms)
+	}
+	for _, a := range res.Arms {
+		checkArm(t, a, sc)
+	}
+	if kids, err := fsys.Group(o.Parent).Children(); err != nil || len(kids) > 0 {
+		t.Errorf("groups left below %s: %v (%v)", o.Parent, kids, err)
+	}
+}
+
+func checkArm(t *testing.T, a *LoadedArm, sc Scenario) {
+	t.Helper()
+	if a.Error != "" {
+		t.Errorf("arm %s: %s", a.Name, a.Error)
+	}
+	if len(a.Replays) != len(a.Members) || len(a.Timeline.Samples) == 0 {
+		t.Errorf("arm %s: %d results for %d members, %d timeline samples", a.Name, len(a.Replays), len(a.Members), len(a.Timeline.Samples))
+	}
+	for name, r := range a.Replays {
+		t.Logf("%s/%s: %s wall %.2fs peak %d", a.Name, name, r.Status, r.WallS, r.CgroupPeakBytes)
+		if a.Name == string(Static) && r.CgroupPeakBytes > uint64(sc.TotalBytes/3) {
+			t.Errorf("static: %s peaked at %d bytes, above its share %d", name, r.CgroupPeakBytes, sc.TotalBytes/3)
+		}
+		if a.Name != string(Static) && r.Status != replay.Completed {
+			t.Errorf("%s/%s: %s; the limit holds every peak at once", a.Name, name, r.Status)
+		}
+	}
+	daemon := Strategy(a.Name).daemonConfig("r", "s") != ""
+	if daemon != (a.Daemon != nil) {
+		t.Errorf("arm %s: daemon report %+v", a.Name, a.Daemon)
+	}
+	if a.Daemon != nil {
+		b, _ := json.Marshal(a.Daemon)
+		t.Logf("%s daemon: %s", a.Name, b)
+		if !a.Daemon.Restored || a.Daemon.Error != "" {
+			t.Errorf("arm %s: the daemon did not restore every knob: %s", a.Name, a.Daemon.Error)
+		}
+		want := "cgroupfs"
+		if Strategy(a.Name).NeedsRFC() {
+			want = "structops"
+		}
+		if !strings.HasPrefix(a.Daemon.Backend, want) {
+			t.Errorf("arm %s ran on backend %q; want %s", a.Name, a.Daemon.Backend, want)
+		}
+	}
+}
