@@ -30,7 +30,7 @@ func Overhead(ctx context.Context, o Options) error {
 	}
 	names := []string{string(None)}
 	for _, s := range o.Strategies {
-		if s.daemonConfig("r", "s") == "" {
+		if !s.RunsDaemon() {
 			return fmt.Errorf("strategy %q runs no daemon: overhead compares daemon strategies with none", s)
 		}
 		if !slices.Contains(names, string(s)) {

@@ -39,6 +39,9 @@ const referenceLowHigh = 400 << 20
 // NeedsRFC reports whether s needs a kernel with memcg_bpf_ops.
 func (s Strategy) NeedsRFC() bool { return s == Reference || s == StructOps }
 
+// RunsDaemon reports whether s runs the memqos daemon.
+func (s Strategy) RunsDaemon() bool { return s.daemonConfig("r", "s") != "" }
+
 // daemonConfig returns the daemon configuration of s, for a root and a
 // state file, or "" if s runs no daemon. The configuration is what a user
 // of that policy would write: the daemon runs it as it runs theirs.

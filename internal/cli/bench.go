@@ -139,7 +139,7 @@ builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
 			if f.vm.kernel != "" {
 				return runBenchVM(cmd, g, &f, "isolation")
 			}
-			return runBench(cmd, g, &f, sc, bench.Isolation)
+			return runBench(cmd, g, &f, sc, bench.Isolation, false)
 		},
 	}
 	fs := cmd.Flags()
@@ -184,7 +184,7 @@ interval.
 			if f.vm.kernel != "" {
 				return runBenchVM(cmd, g, &f, "overhead")
 			}
-			return runBench(cmd, g, &f, sc, bench.Overhead)
+			return runBench(cmd, g, &f, sc, bench.Overhead, true)
 		},
 	}
 	fs := cmd.Flags()
@@ -196,11 +196,17 @@ interval.
 }
 
 // runBench runs a bench in cgroups on this host, then prints its summary.
-func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, run func(ctx context.Context, o bench.Options) error) error {
+// daemonOnly: every strategy must run the daemon (the overhead bench).
+func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, run func(ctx context.Context, o bench.Options) error, daemonOnly bool) error {
 	probe := (&kernel.Host{}).Probe()
 	strategies, err := benchStrategies(f.strategies, probe)
 	if err != nil {
-		return fmt.Errorf("%v", err)
+		return err
+	}
+	for _, s := range strategies {
+		if daemonOnly && !s.RunsDaemon() {
+			return fmt.Errorf("--strategies: %q runs no daemon; overhead compares daemon strategies with none, which it always runs", s)
+		}
 	}
 	fsys, err := cgroup.Open("")
 	if err != nil {
@@ -212,7 +218,7 @@ func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, 
 	}
 	pj, _ := json.Marshal(probe)
 	version, commit := buildInfo()
-	prog := newBenchProgress(g.stderr)
+	prog := newBenchProgress(g.stderr, f.vm.lines)
 	o := bench.Options{
 		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Runs: f.runs,
 		Seed: f.seed, ArmTimeout: f.armTimeout, Worker: worker, Log: g.logger(), Progress: prog.arm,
@@ -252,8 +258,12 @@ type benchProgress struct {
 	bar progressBar
 }
 
-func newBenchProgress(w io.Writer) *benchProgress {
-	return &benchProgress{w: w, bar: newProgressBar(w)}
+func newBenchProgress(w io.Writer, lines bool) *benchProgress {
+	p := &benchProgress{w: w}
+	if !lines {
+		p.bar = newProgressBar(w)
+	}
+	return p
 }
 
 func (p *benchProgress) arm(done, total int, a *bench.Arm) {

@@ -30,6 +30,7 @@ type benchVMFlags struct {
 	timeout   time.Duration
 	console   bool
 	noSummary bool // in the guest: the host prints the summary
+	lines     bool // in the guest: progress as tagged lines, for the host
 }
 
 func (f *benchVMFlags) register(fs *pflag.FlagSet) {
@@ -38,11 +39,13 @@ func (f *benchVMFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "vm-timeout", 6*time.Hour, "stop the guest after this long; the results so far still come back")
 	fs.BoolVar(&f.console, "vm-console", false, "stream the guest console to stderr")
 	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the summary table")
+	fs.BoolVar(&f.lines, "progress-lines", false, "report progress as a line per arm, never as a bar")
 	_ = fs.MarkHidden("no-summary")
+	_ = fs.MarkHidden("progress-lines")
 }
 
 // vmFlagNames are the flags that stay on the host.
-var vmFlagNames = map[string]bool{"vm": true, "vm-mem-mib": true, "vm-timeout": true, "vm-console": true, "out": true, "no-summary": true}
+var vmFlagNames = map[string]bool{"vm": true, "vm-mem-mib": true, "vm-timeout": true, "vm-console": true, "out": true, "no-summary": true, "progress-lines": true}
 
 // traceFlagNames are the flags that name traces; their files go into the guest.
 var traceFlagNames = map[string]bool{"high": true, "low": true, "trace": true}
@@ -74,7 +77,7 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string) erro
 	}
 	defer os.RemoveAll(tmp)
 	cfg.OutDir = tmp
-	prog := newBenchProgress(g.stderr)
+	prog := newBenchProgress(g.stderr, false)
 	var console io.Writer = &progressRelay{prog: prog}
 	if f.vm.console {
 		console = io.MultiWriter(g.stderr, console)
@@ -101,7 +104,7 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string) erro
 // guestBenchArgs rebuilds the bench command for the guest from the flags
 // given, and lists the trace files it needs there.
 func guestBenchArgs(fs *pflag.FlagSet, kind string) ([]string, []vm.File, error) {
-	argv := []string{"memqos", "bench", kind, "--out", "/out/results", "--no-summary"}
+	argv := []string{"memqos", "bench", kind, "--out", "/out/results", "--no-summary", "--progress-lines"}
 	var files []vm.File
 	var err error
 	fs.VisitAll(func(fl *pflag.Flag) {
