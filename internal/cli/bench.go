@@ -47,7 +47,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet, runs int, strategies string) {
 	fs.IntVar(&f.runs, "runs", runs, "runs; each runs every arm once, in its own shuffled order")
 	fs.StringVar(&f.strategies, "strategies", strategies, `comma-separated strategies, or "all": every one this kernel can run`)
 	fs.Float64Var(&f.speed, "speed", 50, "replay speed factor")
-	fs.Float64Var(&f.baseMB, "base-mb", 100, "memory added to every sample of a trace, in MB")
+	fs.Float64Var(&f.baseMB, "base-mb", 100, "memory added to every sample of a trace, in decimal MB (1 MB = 1,000,000 bytes)")
 	fs.BoolVar(&f.thp, "thp", false, "leave transparent huge pages at the system's setting in the replayers (default: off, as THP faults are never delayed by the RFC)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the arms' order in each run")
 	fs.DurationVar(&f.armTimeout, "arm-timeout", 15*time.Minute, "interrupt an arm's replays after this long")
@@ -56,14 +56,18 @@ func (f *benchFlags) register(fs *pflag.FlagSet, runs int, strategies string) {
 	_ = cobra.MarkFlagRequired(fs, "out")
 }
 
-// scenario fills the fields of the flags both benches share.
-func (f *benchFlags) scenario(sc *bench.Scenario) error {
+// run completes sc with the flags both benches share, and runs the bench
+// kind here, or in a guest with --vm.
+func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.Scenario, bench func(context.Context, bench.Options) error, daemonOnly bool) error {
 	base, err := baseBytes(f.baseMB)
 	if err != nil {
 		return err
 	}
 	sc.Speed, sc.BaseBytes, sc.THP = f.speed, base, f.thp
-	return nil
+	if f.vm.kernel != "" {
+		return runBenchVM(cmd, g, f, kind)
+	}
+	return runBench(cmd, g, f, sc, bench, daemonOnly)
 }
 
 // scenarioPreset is a named isolation scenario: the reference study's
@@ -133,19 +137,13 @@ builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
 			if fl.Changed("total-mb") || fl.Changed("speed") || fl.Changed("high-idle") {
 				sc.Name = "custom"
 			}
-			if err := f.scenario(&sc); err != nil {
-				return err
-			}
-			if f.vm.kernel != "" {
-				return runBenchVM(cmd, g, &f, "isolation")
-			}
-			return runBench(cmd, g, &f, sc, bench.Isolation, false)
+			return f.run(cmd, g, "isolation", sc, bench.Isolation, false)
 		},
 	}
 	fs := cmd.Flags()
 	f.register(fs, 5, "all")
 	fs.StringVar(&preset, "scenario", "1", "named scenario: 1, 2, 3 or idle (see above)")
-	fs.IntVar(&totalMB, "total-mb", 1100, "memory.max of the sessions' parent, in MB")
+	fs.IntVar(&totalMB, "total-mb", 1100, "memory.max of the sessions' parent, in decimal MB")
 	fs.StringArrayVar(&high, "high", []string{"builtin:dask__dask-11628"}, "HIGH session's trace (repeatable; a path or builtin:NAME)")
 	fs.StringArrayVar(&low, "low", []string{"builtin:sigmavirus24__github3.py-673", "builtin:sigmavirus24__github3.py-673"}, "LOW session's trace (repeatable)")
 	fs.BoolVar(&highIdle, "high-idle", false, "HIGH takes its trace's peak and holds it without allocating while LOW runs")
@@ -178,13 +176,7 @@ interval.
 				return fmt.Errorf("--micro-mib %d, --iterations %d: want positive numbers", microMiB, iterations)
 			}
 			sc := bench.Scenario{Name: "overhead", Low: []string{tr}, MicroBytes: int64(microMiB) << 20, MicroIterations: iterations}
-			if err := f.scenario(&sc); err != nil {
-				return err
-			}
-			if f.vm.kernel != "" {
-				return runBenchVM(cmd, g, &f, "overhead")
-			}
-			return runBench(cmd, g, &f, sc, bench.Overhead, true)
+			return f.run(cmd, g, "overhead", sc, bench.Overhead, true)
 		},
 	}
 	fs := cmd.Flags()
