@@ -11,6 +11,7 @@ import (
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/kernel"
+	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace"
 )
 
@@ -212,5 +213,26 @@ func TestOptionsRejected(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSharedTraces checks that every shared podman-stats trace can be a
+// session of an isolation bench: it loads, validates, and makes an arm
+// whose sessions replay it.
+func TestSharedTraces(t *testing.T) {
+	files := testutil.SharedTraceFiles(t)
+	traces, err := loadTraces(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := Scenario{TotalBytes: 2e9, Speed: 10, High: files[:1], Low: files}
+	p := isolationPlan(sc, traces, 1, string(CgroupFS))
+	if len(p.sessions) != len(files)+1 {
+		t.Fatalf("%d sessions for %d traces", len(p.sessions), len(files))
+	}
+	for _, s := range p.sessions {
+		if s.tr == nil || len(s.tr.Samples) < 2 {
+			t.Errorf("session %s: trace %s not loaded", s.Name, s.Trace)
+		}
 	}
 }
