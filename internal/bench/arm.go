@@ -62,7 +62,14 @@ func (ar *armRunner) run(ctx context.Context, p armPlan) *Arm {
 	dir := filepath.Join(ar.out, RunsDir, fmt.Sprint(p.run), p.name)
 	a := &Arm{Format: ArmFormat, Name: p.name, Run: p.run, Order: p.order, Started: time.Now().UTC().Format(time.RFC3339)}
 	for _, s := range p.sessions {
-		a.Members = append(a.Members, s.Member)
+		m := s.Member
+		for knob, v := range s.limits {
+			if m.Limits == nil {
+				m.Limits = map[string]int64{}
+			}
+			m.Limits[knob] = int64(v)
+		}
+		a.Members = append(a.Members, m)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		a.Error = err.Error()

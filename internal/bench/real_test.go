@@ -102,6 +102,11 @@ func checkArm(t *testing.T, a *LoadedArm, sc Scenario) {
 	if len(a.Replays) != len(a.Members) || len(a.Timeline.Samples) == 0 {
 		t.Errorf("arm %s: %d results for %d members, %d timeline samples", a.Name, len(a.Replays), len(a.Members), len(a.Timeline.Samples))
 	}
+	for _, m := range a.Members {
+		if want := sc.TotalBytes / 3; a.Name == string(Static) && m.Limits[cgroup.MemoryMax] != want {
+			t.Errorf("static: %s's recorded limits %v; want memory.max %d", m.Name, m.Limits, want)
+		}
+	}
 	for name, r := range a.Replays {
 		t.Logf("%s/%s: %s wall %.2fs peak %d", a.Name, name, r.Status, r.WallS, r.CgroupPeakBytes)
 		if a.Name == string(Static) && r.CgroupPeakBytes > uint64(sc.TotalBytes/3) {

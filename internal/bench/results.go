@@ -136,6 +136,9 @@ type Member struct {
 	Trace string `json:"trace"`
 	// Result is the replay result file, relative to the arm's directory.
 	Result string `json:"result"`
+	// Limits are the knobs the strategy set on the session's group before
+	// it started, in bytes (static's memory.max, high-only's memory.high).
+	Limits map[string]int64 `json:"limits,omitempty"`
 }
 
 // DaemonReport is the daemon's view of an arm.
