@@ -92,11 +92,12 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 		return err
 	}
 	defer func() { err = errors.Join(err, removeTree(root)) }()
-	var rd *runningDaemon
-	if cfg := p.strategy.daemonConfig(rel, ""); cfg != "" {
-		if rd, err = startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions)); err != nil {
+	if p.strategy.RunsDaemon() {
+		rd, err := startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions))
+		if err != nil {
 			return err
 		}
+		defer func() { err = errors.Join(err, ar.stopDaemon(rd, root, p, dir, a)) }()
 	}
 	before, err := root.MemoryEvents()
 	if err != nil {
@@ -114,18 +115,6 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 	a.RootEventsDelta = after.Sub(before)
 	a.RootPeakBytes, _ = root.MemoryPeak()
 	var errs []error
-	if rd != nil {
-		rep, text := rd.report()
-		stopErr := rd.stop()
-		rep.Restored = stopErr == nil && restored(root, p) == nil
-		if stopErr != nil {
-			rep.Error = stopErr.Error()
-		} else if err := restored(root, p); err != nil {
-			rep.Error = err.Error()
-		}
-		a.Daemon = rep
-		errs = append(errs, os.WriteFile(filepath.Join(dir, "metrics.txt"), text, 0o644))
-	}
 	for i, s := range p.sessions {
 		if results[i] == nil {
 			continue
@@ -134,6 +123,22 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 		errs = append(errs, writeJSON(filepath.Join(dir, a.Members[i].Result), results[i]))
 	}
 	return errors.Join(errs...)
+}
+
+// stopDaemon reads the daemon's counters into a, stops it, and checks that
+// it restored every knob.
+func (ar *armRunner) stopDaemon(rd *runningDaemon, root *cgroup.Group, p armPlan, dir string, a *Arm) error {
+	rep, text := rd.report()
+	err := rd.stop()
+	if err == nil {
+		err = restored(root, p)
+	}
+	rep.Restored = err == nil
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	a.Daemon = rep
+	return os.WriteFile(filepath.Join(dir, "metrics.txt"), text, 0o644)
 }
 
 // setupGroups creates the arm's parent with the scenario's limit, a group

@@ -327,3 +327,30 @@ func TestWindowSlides(t *testing.T) {
 		t.Fatalf("pressure %+v still active after twice its hold time", p)
 	}
 }
+
+// TestDetachedCountsNothing: a detached detector's program does not run,
+// so nothing is counted; attached again, it counts as before.
+func TestDetachedCountsNothing(t *testing.T) {
+	cfg := bpf.HighConfig{Threshold: 1000, Window: time.Second, Hold: time.Minute}
+	d := newDetector(t, cfg, refLow())
+	parent := testutil.ParentCgroup(t)
+	high := child(t, parent, "high")
+	addHigh(t, d, high, highClass)
+	for range 2 { // detaching twice is detaching once
+		if err := d.SetAttached(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := tpCalls(t, d)
+	run(t, high, 16)
+	if c := counters(t, d, highClass); c.HighFaults != 0 || c.Triggers != 0 || tpCalls(t, d) != calls {
+		t.Fatalf("detached: %+v, %d tracepoint calls; want nothing counted", c, tpCalls(t, d)-calls)
+	}
+	if err := d.SetAttached(true); err != nil {
+		t.Fatal(err)
+	}
+	run(t, high, 16)
+	if c := counters(t, d, highClass); c.HighFaults < 4096 || c.Triggers == 0 {
+		t.Fatalf("attached again: %+v; want 4096 faults and a trigger", c)
+	}
+}

@@ -20,7 +20,8 @@ import (
 // reader of its trigger events. Its methods are safe for concurrent use.
 type Detector struct {
 	objs     detectorObjects
-	tp       link.Link
+	tpMu     sync.Mutex
+	tp       link.Link // nil while detached (SetAttached)
 	spec     *btf.Spec
 	pgfault  uint32
 	events   *ringbuf.Reader
@@ -87,15 +88,52 @@ func (d *Detector) start() error {
 	if d.events, err = ringbuf.NewReader(d.objs.Triggers); err != nil {
 		return fmt.Errorf("open trigger ring buffer: %w", err)
 	}
-	d.tp, err = link.AttachTracing(link.TracingOptions{Program: d.objs.MemqosCountMemcgEvents, AttachType: ebpf.AttachTraceRawTp})
-	if err != nil {
+	if err := d.attach(); err != nil {
 		d.events.Close()
+		return err
+	}
+	go d.readTriggers()
+	return nil
+}
+
+// attach attaches the program to the tracepoint; d.tpMu is held or d is
+// not yet shared.
+func (d *Detector) attach() error {
+	tp, err := link.AttachTracing(link.TracingOptions{Program: d.objs.MemqosCountMemcgEvents, AttachType: ebpf.AttachTraceRawTp})
+	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			err = fmt.Errorf("%w (the kernel has no such tracepoint): %w", err, kernel.ErrNotSupported)
 		}
 		return fmt.Errorf("attach tp_btf memcg:count_memcg_events: %w", err)
 	}
-	go d.readTriggers()
+	d.tp = tp
+	return nil
+}
+
+// SetAttached attaches the program to the tracepoint (as NewDetector
+// leaves it), or detaches it. Attached, the program runs on every memory
+// event of every cgroup, a cost the detector's callers pay only while
+// memory is close to contended; detached, nothing is counted and nothing
+// triggers, and the windows restart from what they held. Attaching takes a
+// BPF link; doing what is already done does nothing.
+func (d *Detector) SetAttached(on bool) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	d.tpMu.Lock()
+	defer d.tpMu.Unlock()
+	switch {
+	case on && d.tp == nil:
+		return d.attach()
+	case !on && d.tp != nil:
+		err := d.tp.Close()
+		d.tp = nil
+		if err != nil {
+			return fmt.Errorf("detach tp_btf memcg:count_memcg_events: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -291,7 +329,13 @@ func (d *Detector) Close() error {
 		return d.closeErr
 	}
 	d.closed = true
-	err := d.tp.Close()
+	var err error
+	d.tpMu.Lock()
+	if d.tp != nil {
+		err = d.tp.Close()
+		d.tp = nil
+	}
+	d.tpMu.Unlock()
 	err = errors.Join(err, d.events.Close())
 	<-d.done
 	d.closeErr = errors.Join(err, d.objs.Close())

@@ -158,7 +158,9 @@ func (b *cgroupfsBackend) program(p policy.Plan) error {
 	if b.det == nil {
 		return nil
 	}
-	var errs []error
+	// The tracepoint runs on every memory event of the machine: it is
+	// attached only while memory is close to contended.
+	errs := []error{b.det.SetAttached(p.Near)}
 	for _, c := range b.cfg.Classes {
 		if c.Priority == config.High {
 			errs = append(errs, b.det.Arm(b.ids[c.Name], p.Arm[c.Name]))

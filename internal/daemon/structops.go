@@ -168,7 +168,9 @@ func (b *structopsBackend) lift(m *member, on bool) error {
 }
 
 func (b *structopsBackend) program(p policy.Plan) error {
-	var errs []error
+	// The tracepoint runs on every memory event of the machine: it is
+	// attached only while memory is close to contended.
+	errs := []error{b.det.SetAttached(p.Near)}
 	for _, c := range b.cfg.Classes {
 		id := b.ids[c.Name]
 		if c.Priority == config.High {
