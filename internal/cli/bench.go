@@ -65,7 +65,7 @@ func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.S
 	}
 	sc.Speed, sc.BaseBytes, sc.THP = f.speed, base, f.thp
 	if f.vm.kernel != "" {
-		return runBenchVM(cmd, g, f, kind)
+		return runBenchVM(cmd, g, f, kind, sc)
 	}
 	return runBench(cmd, g, f, sc, bench, daemonOnly)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memqos/memqos/internal/bench"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/vm"
 	"github.com/spf13/cobra"
@@ -111,6 +112,20 @@ func TestRealBenchCLI(t *testing.T) {
 	for _, f := range []string{"report.md", "overhead-cgroupfs.svg"} {
 		if _, err := os.Stat(filepath.Join(out, "rendered", f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestGuestMemory: a guest has room for the scenario's limit, whichever
+// flag or preset set it.
+func TestGuestMemory(t *testing.T) {
+	for _, tc := range []struct {
+		asked int
+		total int64
+		want  int
+	}{{0, 1100e6, 2073}, {0, 2560e6, 3465}, {0, 0, 2048}, {4096, 2560e6, 4096}} {
+		if got := guestMemMiB(tc.asked, bench.Scenario{TotalBytes: tc.total}); got != tc.want {
+			t.Errorf("asked %d, limit %d: %d MiB; want %d", tc.asked, tc.total, got, tc.want)
 		}
 	}
 }

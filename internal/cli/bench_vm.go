@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/memqos/memqos/internal/bench"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/vm"
 	"github.com/spf13/cobra"
@@ -53,7 +54,7 @@ var traceFlagNames = map[string]bool{"high": true, "low": true, "trace": true}
 // runBenchVM runs the same bench command in a guest: the flags given here,
 // with the trace files put into the guest and the results written to /out,
 // then copied to --out.
-func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string) error {
+func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string, sc bench.Scenario) error {
 	if err := checkEmptyOut(f.out); err != nil {
 		return err
 	}
@@ -63,11 +64,7 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string) erro
 		return err
 	}
 	cfg.Files = puts
-	cfg.MemoryMB = f.vm.memMiB
-	if cfg.MemoryMB == 0 {
-		total, _ := cmd.Flags().GetInt("total-mb")
-		cfg.MemoryMB = max(2048, total*1000*1000>>20+1024)
-	}
+	cfg.MemoryMB = guestMemMiB(f.vm.memMiB, sc)
 	if err := prepareVMConfig(cmd.Context(), &cfg, nil); err != nil {
 		return err
 	}
@@ -99,6 +96,15 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string) erro
 		return nil
 	}
 	return printBenchSummary(g.stdout, g.stderr, f.out)
+}
+
+// guestMemMiB is the guest's memory: as asked, or the scenario's limit
+// plus 1 GiB for the guest itself, at least 2 GiB.
+func guestMemMiB(asked int, sc bench.Scenario) int {
+	if asked > 0 {
+		return asked
+	}
+	return max(2048, int(sc.TotalBytes>>20)+1024)
 }
 
 // guestBenchArgs rebuilds the bench command for the guest from the flags
