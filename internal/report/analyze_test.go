@@ -174,3 +174,21 @@ func TestEstimateOneValue(t *testing.T) {
 		t.Error("estimate of nothing is OK")
 	}
 }
+
+// TestIdleHighInterrupted: in the work-conservation scenario the bench
+// interrupts the idle HIGH replay once LOW is done, which is no failure;
+// elsewhere an interrupted HIGH is one.
+func TestIdleHighInterrupted(t *testing.T) {
+	for _, idle := range []bool{true, false} {
+		m := isolationManifest(idle)
+		m.Arms, m.Runs = []string{"none"}, 1
+		r := writeResults(t, m, []arm{newArm(1, 0, "none", map[string]*replay.Result{
+			"high-0": result(replay.Interrupted, 12),
+			"low-0":  result(replay.Completed, 10, 100),
+		}, "high-0", "low-0")})
+		s := analyze(t, r)
+		if got := len(s.Failures); got != map[bool]int{true: 0, false: 1}[idle] {
+			t.Errorf("high_idle %v: failures %+v", idle, s.Failures)
+		}
+	}
+}

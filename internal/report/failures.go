@@ -12,7 +12,8 @@ import (
 // failures lists what did not run as planned: arms missing from a run or
 // failed, daemons that failed or left knobs changed, replays missing or
 // ended otherwise than completed. An isolation bench's LOW replay killed by
-// the OOM killer is a result (survival), not a failure.
+// the OOM killer is a result (survival), not a failure, and so is an idle
+// HIGH replay that the bench interrupted once the others were done.
 func failures(r *bench.Results, idx armIndex) []Failure {
 	var fs []Failure
 	for run := 1; run <= r.Manifest.Runs; run++ {
@@ -23,13 +24,13 @@ func failures(r *bench.Results, idx armIndex) []Failure {
 		}
 	}
 	for _, a := range r.Arms {
-		fs = append(fs, armFailures(r.Manifest.Kind, a)...)
+		fs = append(fs, armFailures(r.Manifest.Kind, r.Manifest.Scenario.HighIdle, a)...)
 	}
 	slices.SortStableFunc(fs, func(a, b Failure) int { return cmp.Compare(a.Run, b.Run) })
 	return fs
 }
 
-func armFailures(kind bench.Kind, a *bench.LoadedArm) []Failure {
+func armFailures(kind bench.Kind, highIdle bool, a *bench.LoadedArm) []Failure {
 	var fs []Failure
 	add := func(member, format string, args ...any) {
 		fs = append(fs, Failure{Run: a.Run, Arm: a.Name, Member: member, Problem: fmt.Sprintf(format, args...)})
@@ -50,6 +51,7 @@ func armFailures(kind bench.Kind, a *bench.LoadedArm) []Failure {
 			add(m.Name, "no replay result")
 		case res.Status == replay.Completed:
 		case res.Status == replay.OOMKilled && kind == bench.KindIsolation && m.Class == "low":
+		case res.Status == replay.Interrupted && highIdle && m.Class == "high":
 		default:
 			add(m.Name, "replay %s: %s", res.Status, res.Error)
 		}
