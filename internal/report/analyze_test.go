@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/memqos/memqos/internal/bench"
+	"github.com/memqos/memqos/internal/trace/replay"
 )
 
 // t2 is Student's t for 2 degrees of freedom (three runs), 97.5th percentile.
