@@ -236,3 +236,19 @@ func TestSharedTraces(t *testing.T) {
 		}
 	}
 }
+
+// TestSoloLowPerTrace: solo-low replays each distinct LOW trace once, one
+// after the other.
+func TestSoloLowPerTrace(t *testing.T) {
+	sc, traces := testTraces()
+	traces["m"] = traces["l"]
+	sc.Low = []string{"l", "m", "l"}
+	p := isolationPlan(sc, traces, 1, SoloLow)
+	var got []string
+	for _, s := range p.sessions {
+		got = append(got, s.Name+":"+s.Trace)
+	}
+	if strings.Join(got, " ") != "low-0:l low-1:m" || !p.sequential {
+		t.Fatalf("solo-low sessions %v, sequential %v; want low-0:l low-1:m, one after the other", got, p.sequential)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/trace"
@@ -65,8 +66,16 @@ func isolationPlan(sc Scenario, traces map[string]*trace.Trace, run int, name st
 		p.strategy = ""
 		all = all[:len(sc.High)]
 	case SoloLow:
-		p.strategy = ""
-		all = all[len(sc.High) : len(sc.High)+1]
+		// Each LOW trace once, one after the other: every LOW session's
+		// baseline is its own trace alone.
+		p.strategy, p.sequential = "", true
+		var solo []*session
+		for _, s := range all[len(sc.High):] {
+			if !slices.ContainsFunc(solo, func(x *session) bool { return x.Trace == s.Trace }) {
+				solo = append(solo, s)
+			}
+		}
+		all = solo
 	}
 	for _, s := range all {
 		s.limits = map[string]cgroup.Limit{}

@@ -93,8 +93,9 @@ type Scenario struct {
 }
 
 // Arm names besides the strategies: the baselines every isolation run
-// measures. SoloHigh runs the HIGH sessions alone, SoloLow one LOW session
-// alone, both under the same parent limit with no isolation.
+// measures. SoloHigh runs the HIGH sessions alone; SoloLow runs one LOW
+// session of each LOW trace alone, one after the other; both under the
+// same parent limit with no isolation.
 const (
 	SoloHigh = "solo-high"
 	SoloLow  = "solo-low"

@@ -101,7 +101,7 @@ func newBenchIsolationCmd(g *globals) *cobra.Command {
 		Long: `Replay HIGH and LOW traces at once under one memory limit (memory.max of
 their parent, swap off), once per strategy and run, and measure what each
 strategy does to HIGH's speed and latency and to LOW's survival and speed.
-Each run also replays the HIGH traces alone and one LOW trace alone, the
+Each run also replays the HIGH traces alone and each LOW trace alone, the
 baselines of the slowdowns. Arms run in a shuffled order in each run, so
 that drift hits them alike; an OOM-killed replay is a result, not an abort.
 

@@ -162,13 +162,13 @@ func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummar
 			continue
 		}
 		if !as.Baseline {
-			v, ok := meanRatio(a, idx[run][bench.SoloHigh], "high", sameMember, wallTime)
+			v, ok := meanRatio(a, idx[run][bench.SoloHigh], "high", wallTime)
 			appendIf(&hs, v, ok)
-			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", firstMember, wallTime)
+			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", wallTime)
 			appendIf(&ls, v, ok)
-			v, ok = meanRatio(a, idx[run][bench.SoloHigh], "high", sameMember, allocTime)
+			v, ok = meanRatio(a, idx[run][bench.SoloHigh], "high", allocTime)
 			appendIf(&has, v, ok)
-			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", firstMember, allocTime)
+			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", allocTime)
 			appendIf(&las, v, ok)
 		}
 		k, n := survivors(a)
@@ -232,25 +232,34 @@ func completed(a *bench.LoadedArm, member string) (*replay.Result, bool) {
 	return res, res != nil && res.Status == replay.Completed
 }
 
-// partner picks the baseline member a member is compared with.
-type partner func(base *bench.LoadedArm, member string) string
-
-func sameMember(_ *bench.LoadedArm, member string) string { return member }
-
-func firstMember(base *bench.LoadedArm, _ string) string {
-	if base == nil || len(base.Members) == 0 {
+// partner is the member of base that m is compared with: the one of the
+// same name replaying the same trace, else the first of m's class that
+// replays m's trace; "" if there is none (a LOW session whose trace the
+// baseline did not replay has no slowdown).
+func partner(base *bench.LoadedArm, m bench.Member) string {
+	if base == nil {
 		return ""
 	}
-	return base.Members[0].Name
+	for _, b := range base.Members {
+		if b.Name == m.Name && b.Trace == m.Trace {
+			return b.Name
+		}
+	}
+	for _, b := range base.Members {
+		if b.Class == m.Class && b.Trace == m.Trace {
+			return b.Name
+		}
+	}
+	return ""
 }
 
 // meanRatio is the mean over a's completed members of class of their
 // metric over their partner's in base, the same run's baseline.
-func meanRatio(a, base *bench.LoadedArm, class string, p partner, metric func(*replay.Result) float64) (float64, bool) {
+func meanRatio(a, base *bench.LoadedArm, class string, metric func(*replay.Result) float64) (float64, bool) {
 	var xs []float64
 	for _, m := range a.Members {
 		res, ok := completed(a, m.Name)
-		ref, rok := completed(base, p(base, m.Name))
+		ref, rok := completed(base, partner(base, m))
 		if m.Class == class && ok && rok && metric(ref) > 0 {
 			xs = append(xs, metric(res)/metric(ref))
 		}

@@ -193,3 +193,17 @@ func TestIdleHighInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestLowSlowdownNeedsSameTrace: a LOW session is compared only with the
+// baseline's replay of its own trace.
+func TestLowSlowdownNeedsSameTrace(t *testing.T) {
+	m := isolationManifest(false)
+	m.Arms, m.Runs = []string{"none", bench.SoloLow}, 1
+	none := newArm(1, 0, "none", map[string]*replay.Result{
+		"low-0": result(replay.Completed, 30, 100), "low-1": result(replay.Completed, 90, 100),
+	}, "low-0", "low-1")
+	none.Members[1].Trace = "builtin:other"
+	solo := newArm(1, 1, bench.SoloLow, map[string]*replay.Result{"low-0": result(replay.Completed, 20, 100)}, "low-0")
+	s := analyze(t, writeResults(t, m, []arm{none, solo}))
+	checkEstimate(t, "LOW slowdown", armNamed(t, s, "none").LowSlowdown, 1.5, math.NaN(), 1)
+}

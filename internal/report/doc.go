@@ -17,8 +17,9 @@
 //
 // # Isolation metrics
 //
-// The baselines are solo-high (the HIGH sessions alone) and solo-low (one
-// LOW session alone), under the same parent limit, in the same run.
+// The baselines are solo-high (the HIGH sessions alone) and solo-low (each
+// LOW trace alone, one after the other), under the same parent limit, in
+// the same run.
 //
 //   - HIGH slowdown vs solo: per run, the mean over HIGH members of the
 //     member's wall_s divided by the same member's wall_s in that run's
@@ -28,7 +29,10 @@
 //     without a result file is left out and listed as a failure). k/n
 //     counts the completed replays over all runs.
 //   - LOW slowdown vs alone: per run, the mean over completed LOW members
-//     of wall_s divided by solo-low's wall_s in that run.
+//     of wall_s divided by the wall_s of solo-low's replay of the same
+//     trace in that run (a LOW member whose trace solo-low did not replay
+//     has none). HIGH members are compared with solo-high's member of the
+//     same name and trace.
 //   - HIGH alloc time vs solo, LOW alloc time vs alone: the same ratios of
 //     allocation time, the sum of latency_us over a replay's "grow" and
 //     "shrink" events (the setup excluded): the time the replay spent

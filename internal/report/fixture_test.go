@@ -47,7 +47,11 @@ func member(name string) bench.Member {
 	if name == microMember || name == traceMember {
 		class = ""
 	}
-	return bench.Member{Name: name, Class: class, Trace: "builtin:" + name, Result: name + ".json"}
+	trace := "builtin:" + name
+	if class != "" {
+		trace = "builtin:" + class // every session of a class replays the same trace
+	}
+	return bench.Member{Name: name, Class: class, Trace: trace, Result: name + ".json"}
 }
 
 func newArm(run, order int, name string, replays map[string]*replay.Result, members ...string) arm {
