@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/trace/replay"
 )
@@ -91,7 +92,7 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, removeTree(root)) }()
+	defer func() { err = errors.Join(err, proc.RemoveGroup(root)) }()
 	if p.strategy.RunsDaemon() {
 		rd, err := startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions))
 		if err != nil {
@@ -142,31 +143,36 @@ func (ar *armRunner) stopDaemon(rd *runningDaemon, root *cgroup.Group, p armPlan
 }
 
 // setupGroups creates the arm's parent with the scenario's limit, a group
-// per class, and a group per session with the strategy's limits.
-func (ar *armRunner) setupGroups(rel string, p armPlan) (*cgroup.Group, error) {
-	root, err := ar.fsys.CreateEnabled(rel)
-	if err != nil {
+// per class, and a group per session with the strategy's limits. On error
+// it removes what it created.
+func (ar *armRunner) setupGroups(rel string, p armPlan) (root *cgroup.Group, err error) {
+	if root, err = ar.fsys.CreateEnabled(rel); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, proc.RemoveGroup(root))
+		}
+	}()
 	if ar.sc.TotalBytes > 0 {
 		if err := root.SetLimit(cgroup.MemoryMax, cgroup.Limit(ar.sc.TotalBytes)); err != nil {
-			return root, errors.Join(err, removeTree(root))
+			return root, err
 		}
 	}
 	if !ar.sc.Swap {
 		// No swap configured means no memory.swap.max file: nothing to turn off.
 		if err := root.Set("memory.swap.max", "0"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return root, errors.Join(err, removeTree(root))
+			return root, err
 		}
 	}
 	for _, s := range p.sessions {
 		g, err := ar.fsys.CreateEnabled(path.Join(rel, s.Class, s.Name))
 		if err != nil {
-			return root, errors.Join(err, removeTree(root))
+			return root, err
 		}
 		for knob, v := range s.limits {
 			if err := g.SetLimit(knob, v); err != nil {
-				return root, errors.Join(err, removeTree(root))
+				return root, err
 			}
 		}
 	}
@@ -262,12 +268,4 @@ func restored(root *cgroup.Group, p armPlan) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// removeTree removes root and every group below it, killing anything
-// left inside.
-func removeTree(root *cgroup.Group) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return root.Remove(ctx, nil)
 }

@@ -63,16 +63,19 @@ func (o *Options) check() error {
 	case o.ArmTimeout <= 0:
 		return fmt.Errorf("arm timeout %v: want a positive duration", o.ArmTimeout)
 	}
-	return checkOut(o.Out)
+	if err := CheckOut(o.Out); err != nil {
+		return err
+	}
+	return os.MkdirAll(o.Out, 0o755)
 }
 
-// checkOut makes sure the results directory is new or empty, so that no
-// earlier results get mixed in or lost.
-func checkOut(dir string) error {
+// CheckOut makes sure the results directory is new or empty, so that no
+// earlier results get mixed in or lost. It creates nothing.
+func CheckOut(dir string) error {
 	ents, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
+		return nil
 	case err != nil:
 		return err
 	case len(ents) > 0:

@@ -121,7 +121,7 @@ func TestIsolationPlan(t *testing.T) {
 		if got := names(p); got != tc.sessions {
 			t.Errorf("%s: sessions %q; want %q", tc.arm, got, tc.sessions)
 		}
-		if got := p.strategy.daemonConfig("r", "s") != ""; got != tc.daemon {
+		if got := p.strategy.RunsDaemon(); got != tc.daemon {
 			t.Errorf("%s: runs a daemon %v; want %v", tc.arm, got, tc.daemon)
 		}
 		for _, s := range p.sessions {

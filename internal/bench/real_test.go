@@ -116,7 +116,7 @@ func checkArm(t *testing.T, a *LoadedArm, sc Scenario) {
 			t.Errorf("%s/%s: %s; the limit holds every peak at once", a.Name, name, r.Status)
 		}
 	}
-	daemon := Strategy(a.Name).daemonConfig("r", "s") != ""
+	daemon := Strategy(a.Name).RunsDaemon()
 	if daemon != (a.Daemon != nil) {
 		t.Errorf("arm %s: daemon report %+v", a.Name, a.Daemon)
 	}

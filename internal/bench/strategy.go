@@ -39,22 +39,23 @@ const referenceLowHigh = 400 << 20
 // NeedsRFC reports whether s needs a kernel with memcg_bpf_ops.
 func (s Strategy) NeedsRFC() bool { return s == Reference || s == StructOps }
 
+// daemonPolicy is the policy and backend lines of each strategy's daemon
+// configuration; strategies that run no daemon have none.
+var daemonPolicy = map[Strategy]string{
+	Reference: "policy: reference\nbackend: structops\n",
+	StructOps: "backend: structops\n",
+	CgroupFS:  "backend: cgroupfs\n",
+}
+
 // RunsDaemon reports whether s runs the memqos daemon.
-func (s Strategy) RunsDaemon() bool { return s.daemonConfig("r", "s") != "" }
+func (s Strategy) RunsDaemon() bool { return daemonPolicy[s] != "" }
 
 // daemonConfig returns the daemon configuration of s, for a root and a
 // state file, or "" if s runs no daemon. The configuration is what a user
 // of that policy would write: the daemon runs it as it runs theirs.
 func (s Strategy) daemonConfig(root, state string) string {
-	var head string
-	switch s {
-	case Reference:
-		head = "policy: reference\nbackend: structops\n"
-	case StructOps:
-		head = "backend: structops\n"
-	case CgroupFS:
-		head = "backend: cgroupfs\n"
-	default:
+	head, ok := daemonPolicy[s]
+	if !ok {
 		return ""
 	}
 	return fmt.Sprintf("root: %s\nstate: %s\n%sclasses:\n  - {name: high, priority: high}\n  - {name: low, priority: low}\n", root, state, head)

@@ -55,7 +55,7 @@ var traceFlagNames = map[string]bool{"high": true, "low": true, "trace": true}
 // with the trace files put into the guest and the results written to /out,
 // then copied to --out.
 func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string, sc bench.Scenario) error {
-	if err := checkEmptyOut(f.out); err != nil {
+	if err := bench.CheckOut(f.out); err != nil {
 		return err
 	}
 	cfg := vm.Config{Kernel: f.vm.kernel, CPUs: 2, Accel: "tcg", Timeout: f.vm.timeout, Stdout: io.Discard}
@@ -135,19 +135,6 @@ func guestBenchArgs(fs *pflag.FlagSet, kind string) ([]string, []vm.File, error)
 		}
 	})
 	return argv, files, err
-}
-
-// checkEmptyOut refuses a results directory that holds something, before a
-// long guest run rather than after it.
-func checkEmptyOut(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if err == nil && len(ents) > 0 {
-		return fmt.Errorf("%s: results directory is not empty; give a new directory", dir)
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // moveResults moves the guest's results to out, with the partial marker
