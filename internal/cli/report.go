@@ -23,18 +23,14 @@ goes to stdout. OUT defaults to DIR/report. The metrics are defined in the
 documentation of package internal/report (go doc ./internal/report).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := bench.Load(args[0])
+			r, s, err := loadSummary(args[0])
 			if err != nil {
 				return err
 			}
 			if out == "" {
 				out = filepath.Join(args[0], "report")
 			}
-			files, err := report.Write(out, r)
-			if err != nil {
-				return err
-			}
-			s, err := report.Analyze(r)
+			files, err := report.Write(out, r, s)
 			if err != nil {
 				return err
 			}
@@ -52,11 +48,7 @@ documentation of package internal/report (go doc ./internal/report).`,
 // printBenchSummary prints the summary table of a results directory, and
 // where its full report comes from.
 func printBenchSummary(stdout, stderr io.Writer, dir string) error {
-	r, err := bench.Load(dir)
-	if err != nil {
-		return err
-	}
-	s, err := report.Analyze(r)
+	_, s, err := loadSummary(dir)
 	if err != nil {
 		return err
 	}
@@ -65,4 +57,14 @@ func printBenchSummary(stdout, stderr io.Writer, dir string) error {
 	}
 	_, err = fmt.Fprintf(stderr, "results in %s; memqos report %s renders the tables and plots\n", dir, dir)
 	return err
+}
+
+// loadSummary loads a results directory and analyzes it.
+func loadSummary(dir string) (*bench.Results, *report.Summary, error) {
+	r, err := bench.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := report.Analyze(r)
+	return r, s, err
 }

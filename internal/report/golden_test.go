@@ -28,7 +28,7 @@ func TestWriteGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.r(t)
 			out := t.TempDir()
-			files, err := Write(out, r)
+			files, err := Write(out, r, analyze(t, r))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,11 +62,11 @@ func checkNoStrayGolden(t *testing.T, dir string, files []string) {
 func TestWriteDeterministic(t *testing.T) {
 	r := isolation(t, true)
 	a, b := t.TempDir(), t.TempDir()
-	fa, err := Write(a, r)
+	fa, err := Write(a, r, analyze(t, r))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(b, r); err != nil {
+	if _, err := Write(b, r, analyze(t, r)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range fa {

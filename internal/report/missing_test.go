@@ -49,7 +49,7 @@ func TestMissingData(t *testing.T) {
 	if !strings.Contains(table.String(), "12 failures") {
 		t.Errorf("table lacks the failure count:\n%s", table.String())
 	}
-	if _, err := Write(t.TempDir(), r); err != nil {
+	if _, err := Write(t.TempDir(), r, s); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -76,7 +76,7 @@ func TestAnalyzeUnknownKind(t *testing.T) {
 func TestEmptyResults(t *testing.T) {
 	m := isolationManifest(false)
 	r := writeResults(t, m, nil)
-	if _, err := Write(t.TempDir(), r); err != nil {
+	if _, err := Write(t.TempDir(), r, analyze(t, r)); err != nil {
 		t.Fatal(err)
 	}
 }

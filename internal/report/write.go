@@ -12,15 +12,11 @@ import (
 // ReportFile is the markdown report's name in Write's directory.
 const ReportFile = "report.md"
 
-// Write analyzes r and writes the report into outDir, which it creates if
-// needed: report.md and the SVG plots it links to, by relative names. It
-// returns the paths it wrote, report.md first. Equal results give
-// byte-identical files.
-func Write(outDir string, r *bench.Results) (files []string, err error) {
-	s, err := Analyze(r)
-	if err != nil {
-		return nil, err
-	}
+// Write writes the report of r, whose summary (Analyze) is s, into outDir,
+// which it creates if needed: report.md and the SVG plots it links to, by
+// relative names. It returns the paths it wrote, report.md first. Equal
+// results give byte-identical files.
+func Write(outDir string, r *bench.Results, s *Summary) (files []string, err error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("report directory: %w", err)
 	}
