@@ -143,7 +143,7 @@ func replayIn(t *testing.T, bin, tr string, g *cgroup.Group, out string, noTHP b
 		args = append(args, "--no-thp")
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stderr = testWriter{t}
+	cmd.Stderr = testutil.LogWriter(t)
 	err := cmd.Run()
 	b, rerr := os.ReadFile(out)
 	if rerr != nil {

@@ -299,7 +299,7 @@ func (d *Daemon) loop(ctx context.Context) error {
 		}
 		plan := d.tick()
 		next := idleTick
-		if plan.Contended || plan.Near {
+		if plan.Near { // contended memory is near too
 			next = activeTick
 		}
 		if !timer.Stop() {

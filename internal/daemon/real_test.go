@@ -152,7 +152,7 @@ func (s *scenario) load(t *testing.T) (high, low *cgroup.Group) {
 
 func runDaemon(t *testing.T, cfg *config.Config, fsys *cgroup.FS) (*Daemon, func()) {
 	t.Helper()
-	d, err := New(Options{Config: cfg, FS: fsys, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	d, err := New(Options{Config: cfg, FS: fsys, Logger: slog.New(slog.NewTextHandler(testutil.LogWriter(t), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,13 +162,6 @@ func runDaemon(t *testing.T, cfg *config.Config, fsys *cgroup.FS) (*Daemon, func
 			t.Errorf("daemon stopped with: %v", err)
 		}
 	}
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func knob(t *testing.T, g *cgroup.Group, file string) string {
@@ -403,7 +396,7 @@ func TestRealCrashLoop(t *testing.T) {
 	bin := testutil.Memqos(t)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "daemon", "--config", cfgPath)
-		cmd.Stderr = testWriter{t}
+		cmd.Stderr = testutil.LogWriter(t)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
