@@ -14,7 +14,10 @@ type progressBar interface {
 	finish()
 }
 
-type termBar struct{ bar *progressbar.ProgressBar }
+type termBar struct {
+	w   *os.File
+	bar *progressbar.ProgressBar
+}
 
 // newProgressBar returns a bar drawn on w, or nil when w is not a terminal
 // (a pipe, a file, a guest console): the caller then prints lines.
@@ -23,12 +26,12 @@ func newProgressBar(w io.Writer) progressBar {
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	return &termBar{}
+	return &termBar{w: f}
 }
 
 func (b *termBar) update(done, total int, what string) {
 	if b.bar == nil {
-		b.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
+		b.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(b.w), progressbar.OptionShowCount(),
 			progressbar.OptionSetElapsedTime(true), progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(30),
 			progressbar.OptionShowDescriptionAtLineEnd())
 	}
@@ -39,6 +42,6 @@ func (b *termBar) update(done, total int, what string) {
 func (b *termBar) finish() {
 	if b.bar != nil {
 		_ = b.bar.Finish()
-		os.Stderr.WriteString("\n")
+		b.w.WriteString("\n")
 	}
 }
