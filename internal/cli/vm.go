@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,9 +27,10 @@ func newVMCmd(g *globals) *cobra.Command {
 
 func newVMRunCmd(g *globals) *cobra.Command {
 	var (
-		cfg   vm.Config
-		puts  []string
-		quiet bool
+		cfg    vm.Config
+		puts   []string
+		rootfs string
+		quiet  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run --kernel PATH [flags] CMD [ARGS...]",
@@ -61,6 +63,13 @@ missing kernel, kernel panic, timeout; 127 if no CMD is given.`,
 			if err := prepareVMConfig(cmd.Context(), &cfg, puts); err != nil {
 				return &codeError{exitMemqos, err}
 			}
+			if rootfs != "" {
+				img, err := buildRootfs(cmd.Context(), rootfs, g.stderr)
+				if err != nil {
+					return &codeError{exitMemqos, err}
+				}
+				cfg.Rootfs = img
+			}
 			cfg.Stdout = g.stdout
 			if !quiet {
 				cfg.Console = g.stderr
@@ -91,6 +100,7 @@ missing kernel, kernel panic, timeout; 127 if no CMD is given.`,
 	f.IntVar(&cfg.ScratchMB, "scratch-mib", 0, "give the guest an ext4 disk at /scratch of this many MiB")
 	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "kill the guest after this long, boot included")
 	f.StringArrayVar(&cfg.Append, "append", nil, "extra kernel command-line argument (repeatable)")
+	f.StringVar(&rootfs, "rootfs", "", `boot from a Debian rootfs with podman: "debian", or "debian:PKG,PKG" for more packages (built with mmdebstrap on first use and cached)`)
 	f.BoolVarP(&quiet, "quiet", "q", false, "do not stream the guest console (CMD's stdout still arrives)")
 	_ = cmd.MarkFlagRequired("kernel")
 	return cmd
@@ -125,6 +135,16 @@ func prepareVMConfig(ctx context.Context, cfg *vm.Config, puts []string) error {
 		cfg.Files = append(cfg.Files, f)
 	}
 	return nil
+}
+
+// buildRootfs returns the image of the rootfs spec, building it on first
+// use.
+func buildRootfs(ctx context.Context, spec string, log io.Writer) (string, error) {
+	r, err := vm.ParseRootfs(spec)
+	if err != nil {
+		return "", err
+	}
+	return vm.BuildRootfs(ctx, vm.RootfsCacheDir(), r, log)
 }
 
 // kernelCacheDir is where the Debian cloud kernel is cached.

@@ -43,6 +43,11 @@ type Config struct {
 	// a real block device, mounted at /scratch (for page cache that can be
 	// reclaimed, unlike initramfs files).
 	ScratchMB int
+	// Rootfs, if set, is an ext4 image of a root file system (see
+	// BuildRootfs) that the guest boots from instead of staying in its
+	// initramfs. Each boot sees the image as built: writes go to a
+	// throwaway overlay.
+	Rootfs string
 	// Timeout bounds the whole run, boot included; zero means 10 minutes.
 	Timeout time.Duration
 	// Append holds extra kernel command-line arguments.

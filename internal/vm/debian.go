@@ -15,17 +15,7 @@ const DebianCloudPackage = "linux-image-cloud-amd64"
 
 // KernelCacheDir is where fetched kernels are kept: $MEMQOS_CACHE/kernels,
 // or memqos/kernels in the user's cache directory.
-func KernelCacheDir() string {
-	base := os.Getenv("MEMQOS_CACHE")
-	if base == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			base = filepath.Join(d, "memqos")
-		} else {
-			base = filepath.Join(os.TempDir(), "memqos-cache")
-		}
-	}
-	return filepath.Join(base, "kernels")
-}
+func KernelCacheDir() string { return filepath.Join(CacheDir(), "kernels") }
 
 // FetchDebianKernel makes sure an unpacked Debian cloud kernel is in dir
 // and returns the path of its vmlinuz. It reuses one already there;

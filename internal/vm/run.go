@@ -131,6 +131,11 @@ func prepare(ctx context.Context, c *Config, tmp string, argv []string) ([]strin
 	if err := CheckStatic(c.Busybox); err != nil {
 		return nil, "", fmt.Errorf("busybox: %w", err)
 	}
+	if c.Rootfs != "" {
+		if _, err := os.Stat(c.Rootfs); err != nil {
+			return nil, "", fmt.Errorf("rootfs image: %w", err)
+		}
+	}
 	mods, err := modulesFor(c)
 	if err != nil {
 		return nil, "", err
@@ -150,6 +155,13 @@ func prepare(ctx context.Context, c *Config, tmp string, argv []string) ([]strin
 			return nil, "", err
 		}
 		args = append(args, diskArgs("out", img, outSerial)...)
+	}
+	if c.Rootfs != "" {
+		// snapshot=on: the guest's writes go to a throwaway overlay, so
+		// every boot starts from the pristine image.
+		args = append(args,
+			"-drive", fmt.Sprintf("file=%s,if=none,id=rootfs,format=raw,snapshot=on,cache=unsafe", c.Rootfs),
+			"-device", "virtio-blk-pci,drive=rootfs,serial="+rootfsSerial)
 	}
 	if c.ScratchMB > 0 {
 		img := filepath.Join(tmp, "scratch.img")
@@ -196,10 +208,19 @@ func writeInitramfs(dst string, c *Config, nonce string, mods, argv []string) er
 		}
 		guestMods = append(guestMods, g)
 	}
-	err = errors.Join(
+	o := initOptions{nonce: nonce, modules: guestMods, out: c.OutDir != "", scratch: c.ScratchMB > 0, rootfs: c.Rootfs != ""}
+	init, path := "/init", ""
+	if o.rootfs {
+		for _, file := range c.Files {
+			o.puts = append(o.puts, file.Guest)
+		}
+		init, path = rootfsInit, rootfsPath
+		err = r.addBytes("/init", 0o755, []byte(buildStage1(o)))
+	}
+	err = errors.Join(err,
 		r.addFile("/bin/busybox", c.Busybox),
-		r.addBytes("/init", 0o755, []byte(buildInit(nonce, guestMods, c.OutDir != "", c.ScratchMB > 0))),
-		r.addBytes("/memqos-vm/cmd", 0o755, []byte(buildCmd(c.Dir, c.Env, argv))),
+		r.addBytes(init, 0o755, []byte(buildInit(o))),
+		r.addBytes("/memqos-vm/cmd", 0o755, []byte(buildCmd(c.Dir, path, c.Env, argv))),
 		r.mkdirAll("/work"),
 		r.mkdirAll("/out"),
 	)

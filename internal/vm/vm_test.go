@@ -47,7 +47,7 @@ func TestBuildCmdPassesArgsVerbatim(t *testing.T) {
 	dir := t.TempDir()
 	argv := []string{"printf", `%s|`, "plain", "with space", `it's`, `"dq"`, "$HOME", "new\nline", "`x`", ""}
 	script := filepath.Join(dir, "cmd")
-	if err := os.WriteFile(script, []byte(buildCmd(dir, []string{"A=it's $x"}, argv)), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte(buildCmd(dir, "", []string{"A=it's $x"}, argv)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("sh", script).Output()
@@ -58,7 +58,7 @@ func TestBuildCmdPassesArgsVerbatim(t *testing.T) {
 	if string(out) != want {
 		t.Fatalf("got %q; want %q", out, want)
 	}
-	envScript := buildCmd(dir, []string{"A=it's $x", "B="}, []string{"sh", "-c", `printf '%s|%s' "$A" "${B-unset}"`})
+	envScript := buildCmd(dir, "", []string{"A=it's $x", "B="}, []string{"sh", "-c", `printf '%s|%s' "$A" "${B-unset}"`})
 	if err := os.WriteFile(script, []byte(envScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
