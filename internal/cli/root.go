@@ -82,6 +82,7 @@ run, trace record and vm run exit with CMD's own status otherwise.`,
 		newStatusCmd(g),
 		newBenchCmd(g),
 		newReportCmd(g),
+		newPodmanCmd(g),
 		newSelftestWorkloadCmd(),
 	)
 	return root

@@ -32,7 +32,12 @@ type Config struct {
 	Policy   PolicyName `yaml:"policy,omitempty"`
 	Detector Detector   `yaml:"detector,omitempty"`
 	Classes  []Class    `yaml:"classes,omitempty"`
-	Metrics  Metrics    `yaml:"metrics,omitempty"`
+	// Exclude are globs (path.Match) of cgroup names that are never
+	// members, whatever the classes' patterns say: by default the groups
+	// of container monitors (podman's conmon), which hold no workload.
+	// An empty list excludes nothing.
+	Exclude []string `yaml:"exclude"`
+	Metrics Metrics  `yaml:"metrics,omitempty"`
 	// State is the file that records every knob memqos changed, with its
 	// original value, before the change.
 	State string `yaml:"state,omitempty"`
@@ -166,11 +171,27 @@ func (c *Config) Class(name string) *Class {
 	return nil
 }
 
+// Excluded reports whether the last element of rel, a cgroup path
+// relative to the root, matches one of the Exclude globs.
+func (c *Config) Excluded(rel string) bool {
+	name := path.Base(rel)
+	for _, pat := range c.Exclude {
+		if ok, _ := path.Match(pat, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // ClassOf returns the class whose members include rel, a cgroup path
-// relative to the root ("low/session-1"), or nil. The first class in the
+// relative to the root ("low/session-1"), or nil if none does or rel is
+// excluded (see Exclude). The first class in the
 // configuration with a matching pattern wins; a pattern matches a path
 // with as many elements (path.Match, per element).
 func (c *Config) ClassOf(rel string) *Class {
+	if c.Excluded(rel) {
+		return nil
+	}
 	for i := range c.Classes {
 		for _, pat := range c.Classes[i].Members {
 			if strings.Count(pat, "/") != strings.Count(rel, "/") {

@@ -232,3 +232,39 @@ func FuzzParse(f *testing.F) {
 		checkRoundTrip(t, c)
 	})
 }
+
+func TestExcludeMonitors(t *testing.T) {
+	c, err := Parse([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]string{
+		"low/libpod-0c18919fc1b2":               "low",
+		"low/conmon":                            "",
+		"high/libpod-conmon-0c18919fc1b2.scope": "",
+		"high/libpod-0c18919fc1b2.scope":        "high",
+	} {
+		got := ""
+		if cl := c.ClassOf(rel); cl != nil {
+			got = cl.Name
+		}
+		if got != want {
+			t.Errorf("ClassOf(%q) = %q; want %q", rel, got, want)
+		}
+	}
+	// An explicit empty list excludes nothing.
+	c, err = Parse([]byte("exclude: []\n" + minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := c.ClassOf("low/conmon"); cl == nil || cl.Name != "low" {
+		t.Errorf("with exclude: [], low/conmon is in class %v; want low", cl)
+	}
+	for _, bad := range []string{"exclude: ['[']", "exclude: ['low/x']", "exclude: ['']"} {
+		_, err := Parse([]byte(bad + "\n" + minimal))
+		var fe *FieldError
+		if !errors.As(err, &fe) || !strings.HasPrefix(fe.Path, "exclude[0]") {
+			t.Errorf("%s: got %v; want a FieldError at exclude[0]", bad, err)
+		}
+	}
+}

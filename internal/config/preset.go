@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Default values that do not depend on the preset.
 const (
@@ -8,6 +11,12 @@ const (
 	DefaultState   = "/run/memqos/state.json"
 	DefaultMetrics = "127.0.0.1:9464"
 )
+
+// DefaultExclude are the cgroup names that are never members unless the
+// configuration says otherwise: the groups podman's container monitor
+// (conmon) gets with the cgroupfs manager ("conmon") and with the systemd
+// manager ("libpod-conmon-<id>.scope"). They hold no workload.
+var DefaultExclude = []string{"conmon", "libpod-conmon-*"}
 
 // preset is the values a policy gives the fields left out.
 type preset struct {
@@ -65,6 +74,9 @@ func (c *Config) applyPreset() {
 	p := presets[c.Policy]
 	setDefault(&c.Root, DefaultRoot)
 	setDefault(&c.State, DefaultState)
+	if c.Exclude == nil {
+		c.Exclude = slices.Clone(DefaultExclude)
+	}
 	setDefault(&c.Backend, p.backend)
 	d := &c.Detector
 	setDefault(&d.Source, p.detector.Source)

@@ -31,6 +31,11 @@ func (c *Config) validate() error {
 			return &FieldError{Path: "metrics.listen", Msg: fmt.Sprintf("%q is not a host:port", c.Metrics.Listen)}
 		}
 	}
+	for i, pat := range c.Exclude {
+		if _, err := path.Match(pat, ""); err != nil || pat == "" || strings.Contains(pat, "/") {
+			return &FieldError{Path: fmt.Sprintf("exclude[%d]", i), Msg: fmt.Sprintf("%q is not a glob of a cgroup name", pat)}
+		}
+	}
 	if err := c.Detector.validate(); err != nil {
 		return err
 	}

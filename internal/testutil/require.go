@@ -46,6 +46,7 @@ var baseProbes = map[Feature]func() error{
 		return err
 	},
 	Qemu:   probeQemu,
+	Podman: probePodman,
 	Source: probeSource,
 	SharedTraces: func() error {
 		_, err := sharedTraceFiles()

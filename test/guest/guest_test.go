@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,13 +40,16 @@ type kernel struct {
 	// selftestExit the exit status memqos selftest must end with.
 	abi          string
 	selftestExit string
+	// podman kernels also boot a Debian rootfs guest (vm.Config.Rootfs),
+	// where the tests with Podman in their names run with podman promised.
+	podman bool
 }
 
 var kernels = []kernel{
 	{name: "debian-6.1", require: []string{"root", "cgroup2", "bpf", "psi", "no_memcg_bpf_ops"}, selftestExit: "3"},
-	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v7"}, abi: "v7", selftestExit: "0"},
+	{name: "memcg-v7", file: "memcg-v7.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v7"}, abi: "v7", selftestExit: "0", podman: true},
 	{name: "memcg-v6", file: "memcg-v6.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "memcg_bpf_ops", "memcg_bpf_ops_v6"}, abi: "v6", selftestExit: "0"},
-	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "no_memcg_bpf_ops"}, optional: true, selftestExit: "3"},
+	{name: "stock-7.1.5", file: "stock-7.1.5.bzImage", require: []string{"root", "cgroup2", "bpf", "psi", "tracepoint", "no_memcg_bpf_ops"}, optional: true, selftestExit: "3", podman: true},
 }
 
 // pkg is one package's test binary.
@@ -81,6 +85,81 @@ func TestGuestSuite(t *testing.T) {
 				}
 			}
 			runKernel(t, k, path, files, pkgs)
+			if k.podman {
+				t.Run("podman", func(t *testing.T) { runPodman(t, k, path, build, memqos, pkgs) })
+			}
+		})
+	}
+}
+
+// podmanRunner is the guest-side script of a rootfs guest: it runs the
+// tests with Podman in their names, package by package.
+const podmanRunner = `#!/bin/sh
+while read rel; do
+	log=/out/$(echo "$rel" | tr / _).log
+	echo "=== guest package $rel (podman)"
+	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m -test.run Podman > "$log" 2>&1
+	rc=$?
+	cat "$log"
+	echo "$rel $rc" >> /out/status
+done < /work/packages
+`
+
+// runPodman boots k from the Debian rootfs, with podman, and runs there
+// the tests of the packages that have Podman tests.
+func runPodman(t *testing.T, k kernel, path, build, memqos string, all []pkg) {
+	var pkgs []pkg
+	for _, p := range all {
+		out, err := exec.Command(p.binary, "-test.list", "Podman").Output()
+		if err != nil {
+			t.Fatalf("%s -test.list: %v", p.binary, err)
+		}
+		if strings.Contains(string(out), "Podman") {
+			pkgs = append(pkgs, p)
+		}
+	}
+	if len(pkgs) == 0 {
+		t.Fatal("no package has Podman tests")
+	}
+	root, err := testutil.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := vm.BuildRootfs(context.Background(), vm.RootfsCacheDir(), vm.Rootfs{Packages: vm.RootfsPackages}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(build, "podman")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := guestFilesIn(t, root, dir, memqos, pkgs, podmanRunner)
+	out := t.TempDir()
+	require := append(slices.Clone(k.require), "podman")
+	cfg := vm.Config{
+		Kernel:   path,
+		Rootfs:   img,
+		Files:    files,
+		Env:      []string{testutil.EnvRequire + "=" + strings.Join(require, ","), testutil.EnvBinary + "=/bin/memqos"},
+		OutDir:   out,
+		MemoryMB: 3072,
+		Timeout:  30 * time.Minute,
+		Console:  os.Stderr,
+	}
+	fmt.Fprintf(os.Stderr, "=== guest kernel %s (%s) on the Debian rootfs, promising %s\n", k.name, path, strings.Join(require, ","))
+	res, err := vm.Run(context.Background(), cfg, []string{"sh", "/work/run-tests"})
+	if err != nil {
+		t.Fatalf("rootfs guest run on %s: %v", k.name, err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("guest runner exited %d", res.ExitCode)
+	}
+	status := readStatus(t, filepath.Join(out, "status"))
+	for _, p := range pkgs {
+		t.Run(strings.ReplaceAll(p.rel, "/", "_"), func(t *testing.T) {
+			if passed := checkPackage(t, out, p, status); passed == 0 {
+				t.Fatalf("%s: no Podman test passed", p.rel)
+			}
 		})
 	}
 }
@@ -140,6 +219,12 @@ cat /out/selftest.json
 `
 
 func guestFiles(t *testing.T, root, build, memqos string, pkgs []pkg) []vm.File {
+	return guestFilesIn(t, root, build, memqos, pkgs, guestRunner)
+}
+
+// guestFilesIn returns the files of a guest run: memqos, the packages'
+// test binaries and testdata, their list and runner, written to build.
+func guestFilesIn(t *testing.T, root, build, memqos string, pkgs []pkg, runner string) []vm.File {
 	var list strings.Builder
 	files := []vm.File{{Host: memqos, Guest: "/bin/memqos"}}
 	for _, p := range pkgs {
@@ -149,7 +234,7 @@ func guestFiles(t *testing.T, root, build, memqos string, pkgs []pkg) []vm.File 
 			files = append(files, vm.File{Host: td, Guest: "/work/" + p.rel + "/testdata"})
 		}
 	}
-	for name, content := range map[string]string{"packages": list.String(), "run-tests": guestRunner} {
+	for name, content := range map[string]string{"packages": list.String(), "run-tests": runner} {
 		p := filepath.Join(build, name)
 		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
 			t.Fatal(err)
@@ -272,7 +357,9 @@ func readStatus(t *testing.T, path string) map[string]string {
 
 var resultLine = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
 
-func checkPackage(t *testing.T, out string, p pkg, status map[string]string) {
+// checkPackage checks a package's guest run and returns how many of its
+// tests passed.
+func checkPackage(t *testing.T, out string, p pkg, status map[string]string) int {
 	logPath := filepath.Join(out, strings.ReplaceAll(p.rel, "/", "_")+".log")
 	log, err := os.ReadFile(logPath)
 	if err != nil {
@@ -292,6 +379,7 @@ func checkPackage(t *testing.T, out string, p pkg, status map[string]string) {
 	case rc != "0" || counts["FAIL"] > 0:
 		t.Fatalf("%s failed in the guest (status %s):\n%s", p.rel, rc, tail(string(log), 60))
 	}
+	return counts["PASS"]
 }
 
 func tail(s string, n int) string {
