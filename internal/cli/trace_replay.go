@@ -44,7 +44,9 @@ Sizes are exact: trace values are bytes, and --base-mb is decimal
 (1 MB = 1,000,000 bytes), like the traces. The worker's group is a fresh
 memqos-replay-<pid> below --cgroup-root, removed afterwards, or with
 --cgroup an existing group (its full path, or its path relative to
---cgroup-root), left in place.
+--cgroup-root), left in place. Inside a container, whose cgroup file system
+is read-only, --cgroup self keeps the worker in memqos's own group, the
+container's; memqos's few MB then count with the worker's.
 
 --no-thp disables transparent huge pages in the worker. Use it for LOW
 workloads under the memcg_bpf_ops backend: THP faults are charged outside
@@ -64,7 +66,7 @@ is written in every case but 125; "-o -" writes it to stdout, as no -o does.`,
 	fl := cmd.Flags()
 	fl.Float64Var(&f.o.Speed, "speed", 50, "replay this many times faster than the trace")
 	fl.Float64Var(&f.baseMB, "base-mb", 100, "memory added to every sample, in decimal MB")
-	fl.StringVar(&f.group, "cgroup", "", "existing cgroup for the worker: its full path, or its path relative to --cgroup-root (default: a fresh one)")
+	fl.StringVar(&f.group, "cgroup", "", "existing cgroup for the worker: its full path, its path relative to --cgroup-root, or \"self\" for memqos's own (inside a container) (default: a fresh one)")
 	fl.StringVar(&f.root, "cgroup-root", cgroup.DefaultRoot, "mount point of the cgroup v2 hierarchy")
 	fl.StringVarP(&f.out, "output", "o", "", "result file (default: stdout)")
 	fl.BoolVar(&f.o.NoTHP, "no-thp", false, "disable transparent huge pages in the worker")

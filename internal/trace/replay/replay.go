@@ -27,7 +27,8 @@ type Options struct {
 	// Base is added to every sample's total, in bytes.
 	Base int64
 	// Group is an existing group, relative to FS's root, for the worker;
-	// empty means a fresh group below the root, removed afterwards.
+	// empty means a fresh group below the root, removed afterwards, and
+	// SelfGroup the caller's own group.
 	Group string
 	// NoTHP makes the worker disable transparent huge pages.
 	NoTHP bool
@@ -81,9 +82,29 @@ func (o *Options) check() ([]int64, error) {
 	return targets, nil
 }
 
+// SelfGroup as Options.Group keeps the worker in the caller's own group,
+// as a replay inside a container must: the container's cgroup file system
+// is read-only. The caller's own memory is then counted with the worker's
+// (a few MB), and an OOM kill is still told apart by the worker's SIGKILL
+// and the group's oom_kill count.
+const SelfGroup = "self"
+
 // group returns the worker's group and a function that removes it if Run
 // created it.
 func (o *Options) group() (*cgroup.Group, func() error, error) {
+	if o.Group == SelfGroup {
+		g, err := o.FS.GroupOf(os.Getpid())
+		if err != nil {
+			return nil, nil, fmt.Errorf("replay cgroup: %w", err)
+		}
+		// In a container's cgroup namespace the container's group is "/",
+		// so only the host's root group, which has no memory.events, is
+		// refused.
+		if _, err := g.MemoryEvents(); err != nil {
+			return nil, nil, fmt.Errorf("replay cgroup %q: memqos's own group %s counts no memory events (the root group?); run it in a container or a group of its own: %w", SelfGroup, g.Path(), err)
+		}
+		return g, func() error { return nil }, nil
+	}
 	if o.Group != "" {
 		g := o.FS.Group(o.Group)
 		if err := checkDir(g.Path()); err != nil {
@@ -140,7 +161,7 @@ func (o *Options) replay(ctx context.Context, g *cgroup.Group, targets []int64) 
 	if err != nil {
 		return nil, fmt.Errorf("replay cgroup: %w", err)
 	}
-	p, err := startWorker(g, o.Command(WorkerArgs(o.NoTHP)))
+	p, err := startWorker(g, o.Group == SelfGroup, o.Command(WorkerArgs(o.NoTHP)))
 	if err != nil {
 		return nil, err
 	}

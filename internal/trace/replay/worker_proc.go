@@ -40,8 +40,9 @@ type workerProc struct {
 }
 
 // startWorker starts cmd inside g, in a process group of its own, with
-// its stdin and stdout connected to the controller.
-func startWorker(g *cgroup.Group, cmd *exec.Cmd) (*workerProc, error) {
+// its stdin and stdout connected to the controller. With inherit, g is the
+// caller's own group, which cmd inherits.
+func startWorker(g *cgroup.Group, inherit bool, cmd *exec.Cmd) (*workerProc, error) {
 	cmd.Stdin, cmd.Stdout = nil, nil
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -55,7 +56,11 @@ func startWorker(g *cgroup.Group, cmd *exec.Cmd) (*workerProc, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	if err := g.Start(cmd); err != nil {
+	start := g.Start
+	if inherit {
+		start = func(cmd *exec.Cmd) error { return cmd.Start() }
+	}
+	if err := start(cmd); err != nil {
 		return nil, fmt.Errorf("start worker in %s: %w", g.Name(), err)
 	}
 	p := &workerProc{cmd: cmd, stdin: stdin, replies: make(chan received, 1)}
