@@ -1,0 +1,453 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/memqos/memqos/internal/bpf"
+	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/podman"
+	"github.com/memqos/memqos/internal/testutil"
+	"github.com/memqos/memqos/internal/trace"
+)
+
+// These tests run the real daemon over podman containers, in a Debian
+// rootfs guest (the guest tier promises podman there). The root memqos
+// owns is limited to 1100 MB, as in the reference experiment; containers
+// join a class with podman run --cgroup-parent ROOT/CLASS.
+
+const podmanConfig = `
+root: %s
+backend: auto
+state: %s
+detector: {source: auto, threshold: 50, stall: 10ms, window: 1s, hold: 1s, headroom: 200MiB}
+classes:
+  - {name: high, priority: high, protect: low}
+  - {name: low, priority: low, floor: 16MiB, step: 64MiB, delay: 50ms, cpu_weight: 50, escalation: {after: 10m, action: none}}
+metrics: {listen: "%s"}
+`
+
+// podmanScenario is a root limited to 1100 MB, a running daemon
+// governing it, and the containers started in it.
+type podmanScenario struct {
+	parent *cgroup.Group
+	fsys   *cgroup.FS
+	state  string
+	listen string
+	image  string
+	traces string
+	daemon *exec.Cmd
+
+	mu         sync.Mutex
+	containers []string
+}
+
+func newPodmanScenario(t *testing.T, listen string) *podmanScenario {
+	t.Helper()
+	testutil.Require(t, testutil.Root, testutil.CgroupV2)
+	image := testutil.SandboxImage(t)
+	parent := testutil.ParentCgroup(t)
+	if err := parent.SetLimit(cgroup.MemoryMax, 1100e6); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := cgroup.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := &podmanScenario{parent: parent, fsys: fsys, state: filepath.Join(dir, "state.json"), listen: listen, image: image, traces: filepath.Join(dir, "traces")}
+	if err := os.Mkdir(s.traces, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "memqos.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Name(), s.state, listen)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.daemon = exec.Command(testutil.Memqos(t), "daemon", "--config", cfg)
+	s.daemon.Stderr = testutil.LogWriter(t)
+	if err := s.daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Cleanups run last-in first-out: the containers go before the daemon
+	// stops, and the daemon stops before the parent group is removed.
+	t.Cleanup(func() { s.daemon.Process.Kill(); s.daemon.Wait() })
+	t.Cleanup(func() { s.removeAll(t) })
+	waitWithin(t, time.Minute, "the class groups", func() bool {
+		return parent.Child("high").Exists() && parent.Child("low").Exists()
+	})
+	return s
+}
+
+// writeTrace writes a native trace of samples (ms, MB) named name, and
+// returns its path inside the containers.
+func (s *podmanScenario) writeTrace(t *testing.T, name string, samples [][2]int64) string {
+	t.Helper()
+	tr := &trace.Trace{Name: name, Source: "memqos test"}
+	for _, sm := range samples {
+		tr.Samples = append(tr.Samples, trace.Sample{TimeMS: sm[0], Total: sm[1] * 1e6})
+	}
+	var b bytes.Buffer
+	if err := trace.Encode(&b, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.traces, name+".json"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "/traces/" + name + ".json"
+}
+
+// podmanCmd runs podman with args and returns its trimmed stdout.
+func podmanCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command("podman", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("podman %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// run starts a container named name in class, running args in the
+// sandbox image, and returns its cgroup.
+func (s *podmanScenario) run(t *testing.T, class, name string, args ...string) *cgroup.Group {
+	t.Helper()
+	s.mu.Lock()
+	s.containers = append(s.containers, name)
+	s.mu.Unlock()
+	podmanCmd(t, append([]string{"run", "-d", "--name", name, "--cgroup-parent", s.parent.Child(class).Path()[len(s.fsys.Root):],
+		"-v", s.traces + ":/traces:ro", s.image}, args...)...)
+	return s.cgroupOf(t, name)
+}
+
+// cgroupOf returns the cgroup of the running container name.
+func (s *podmanScenario) cgroupOf(t *testing.T, name string) *cgroup.Group {
+	t.Helper()
+	c, err := podman.Inspect(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Running || c.Cgroup == "" {
+		t.Fatalf("container %s is not running: %+v", name, c)
+	}
+	return s.fsys.Group(c.Cgroup)
+}
+
+// replay starts a container in class that replays the trace at path, at
+// the trace's own speed, without a base.
+func (s *podmanScenario) replay(t *testing.T, class, name, path string) *cgroup.Group {
+	t.Helper()
+	return s.run(t, class, name, "memqos", "trace", "replay", path, "--speed", "1", "--base-mb", "0", "--cgroup", "self", "-o", "/tmp/result.json")
+}
+
+// removeAll removes every container the scenario started.
+func (s *podmanScenario) removeAll(t *testing.T) {
+	s.mu.Lock()
+	names := slices.Clone(s.containers)
+	s.mu.Unlock()
+	if len(names) == 0 {
+		return
+	}
+	out, err := exec.Command("podman", append([]string{"rm", "-f", "-t", "0", "--ignore"}, names...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("podman rm -f: %v: %s", err, out)
+	}
+}
+
+func (s *podmanScenario) status(t *testing.T) Status {
+	st, err := fetchStatus(SocketPath(s.state))
+	if err != nil {
+		return Status{}
+	}
+	return st
+}
+
+// members returns the members of class, as cgroup paths relative to the
+// mount.
+func (s *podmanScenario) members(t *testing.T, class string) []string {
+	var names []string
+	for _, c := range s.status(t).Classes {
+		if c.Name == class {
+			for _, m := range c.Members {
+				names = append(names, m.Cgroup)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (s *podmanScenario) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// stop stops the daemon with SIGTERM and checks that it left no journal
+// entry and no memqos link behind.
+func (s *podmanScenario) stop(t *testing.T) {
+	t.Helper()
+	s.daemon.Process.Signal(syscall.SIGTERM)
+	if err := s.daemon.Wait(); err != nil {
+		t.Errorf("daemon ended with %v; want exit 0", err)
+	}
+	j, err := OpenJournal(s.state)
+	if err != nil || len(j.Entries()) != 0 {
+		t.Errorf("state file after stop: %v, entries %+v", err, j.Entries())
+	}
+	assertNoLinks(t)
+}
+
+// journalFor returns the journal entries for the cgroup rel.
+func (s *podmanScenario) journalFor(t *testing.T, rel string) []Entry {
+	j, err := OpenJournal(s.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []Entry
+	for _, e := range j.Entries() {
+		if e.Cgroup == rel {
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
+// links returns how many memqos memcg_bpf_ops links are attached, or -1
+// on kernels without memcg_bpf_ops.
+func links(t *testing.T) int {
+	if !testutil.Promised(testutil.MemcgOps) {
+		return -1
+	}
+	ls, err := bpf.StructOpsLinks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ls)
+}
+
+// TestRealPodmanContainers runs one HIGH and two LOW containers, each
+// replaying a trace, under the daemon: the containers (not podman's
+// conmon group) are the members, HIGH's pressure is seen, HIGH is
+// protected and LOW slowed, nothing is OOM-killed; a throttled LOW
+// container removed with podman rm -f, and one killed and restarted,
+// leave nothing behind; stopping the daemon restores everything.
+func TestRealPodmanContainers(t *testing.T) {
+	s := newPodmanScenario(t, "127.0.0.1:19471")
+	// LOW: 300 MB at once, then 4 MB every half second up to 380 MB, held.
+	low := [][2]int64{{0, 300}}
+	for i := int64(1); i <= 20; i++ {
+		low = append(low, [2]int64{i * 500, 300 + 4*i})
+	}
+	low = append(low, [2]int64{600_000, 380})
+	lowTrace := s.writeTrace(t, "low", low)
+	// HIGH: between 100 and 200 MB every second: it faults all the time.
+	var high [][2]int64
+	for i := int64(0); i <= 600; i++ {
+		high = append(high, [2]int64{i * 1000, 100 + 100*(i%2)})
+	}
+	highTrace := s.writeTrace(t, "high", high)
+
+	lows := []*cgroup.Group{s.replay(t, "low", "low1", lowTrace), s.replay(t, "low", "low2", lowTrace)}
+	for _, g := range lows {
+		waitWithin(t, 2*time.Minute, g.Name()+" at 300 MB", func() bool { u, _ := g.MemoryCurrent(); return u >= 300e6 })
+	}
+	hi := s.replay(t, "high", "high1", highTrace)
+	waitWithin(t, 2*time.Minute, "the three containers governed", func() bool {
+		return slices.Equal(s.members(t, "low"), sortedNames(lows...)) && slices.Equal(s.members(t, "high"), sortedNames(hi))
+	})
+	if conmon := s.parent.Child("low/conmon"); conmon.Exists() {
+		t.Logf("podman's %s exists and is not a member", conmon.Name())
+	}
+	waitWithin(t, 2*time.Minute, "HIGH under pressure", func() bool {
+		for _, c := range s.status(t).Classes {
+			if c.Name == "high" && c.Pressure {
+				return true
+			}
+		}
+		return false
+	})
+	waitWithin(t, 2*time.Minute, "LOW delayed or limited", func() bool { return lowSlowed(s.status(t)) })
+	if !testutil.Promised(testutil.MemcgOps) {
+		waitWithin(t, time.Minute, "HIGH's memory.low raised", func() bool { return knob(t, hi, "memory.low") != "0" })
+	}
+	for _, g := range lows {
+		if w := knob(t, g, "cpu.weight"); w != "50" {
+			t.Errorf("%s cpu.weight %s; want the class's 50", g.Name(), w)
+		}
+	}
+	t.Logf("status while governed: %+v", s.status(t))
+
+	m := s.metrics(t)
+	for _, series := range []string{
+		`memqos_class_members{class="low"} 2`,
+		`memqos_class_members{class="high"} 1`,
+		`memqos_member_memory_usage_bytes{class="low",member="` + lows[0].Name() + `"}`,
+		`memqos_member_memory_usage_bytes{class="high",member="` + hi.Name() + `"}`,
+	} {
+		if !strings.Contains(m, series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+	out, err := exec.Command(testutil.Memqos(t), "status", "--state", s.state).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), lows[1].Name()) || !strings.Contains(string(out), hi.Name()) {
+		t.Errorf("memqos status does not show the containers: %v\n%s", err, out)
+	}
+	t.Logf("memqos status:\n%s", out)
+	if oom := oomKills(t, s.parent); oom != 0 {
+		t.Errorf("%d OOM kills under the root; want none", oom)
+	}
+	for _, name := range []string{"low1", "low2", "high1"} {
+		if c, err := podman.Inspect(context.Background(), name); err != nil || !c.Running {
+			t.Errorf("container %s: %+v, %v; want it running", name, c, err)
+		}
+	}
+
+	// A throttled LOW container removed with podman rm -f.
+	if len(s.journalFor(t, lows[0].Name())) == 0 {
+		t.Errorf("no journal entry for %s while governed", lows[0].Name())
+	}
+	before := links(t)
+	podmanCmd(t, "rm", "-f", "-t", "0", "low1")
+	waitWithin(t, time.Minute, "low1 released", func() bool { return slices.Equal(s.members(t, "low"), sortedNames(lows[1])) })
+	if es := s.journalFor(t, lows[0].Name()); len(es) != 0 {
+		t.Errorf("journal entries left for the removed container: %+v", es)
+	}
+	if before >= 0 {
+		waitWithin(t, 10*time.Second, "low1's link detached", func() bool { return links(t) == before-1 })
+	}
+
+	// A LOW container killed and started again is governed again.
+	podmanCmd(t, "kill", "low2")
+	waitWithin(t, time.Minute, "low2 released", func() bool { return len(s.members(t, "low")) == 0 })
+	podmanCmd(t, "start", "low2")
+	again := s.cgroupOf(t, "low2")
+	waitWithin(t, time.Minute, "low2 governed again", func() bool { return slices.Equal(s.members(t, "low"), sortedNames(again)) })
+	waitWithin(t, time.Minute, "low2's cpu.weight", func() bool { return knob(t, again, "cpu.weight") == "50" })
+
+	s.removeAll(t)
+	waitWithin(t, time.Minute, "every container released", func() bool {
+		return len(s.members(t, "low")) == 0 && len(s.members(t, "high")) == 0
+	})
+	s.stop(t)
+	for _, class := range []string{"high", "low"} {
+		if w := knob(t, s.parent.Child(class), "cpu.weight"); w != "100" {
+			t.Errorf("%s cpu.weight %s after stop; want 100", class, w)
+		}
+	}
+}
+
+// lowSlowed reports whether the status shows the LOW class delayed, or a
+// LOW member's memory.high lowered.
+func lowSlowed(st Status) bool {
+	for _, c := range st.Classes {
+		if c.Name != "low" {
+			continue
+		}
+		if c.Delay != "" {
+			return true
+		}
+		for _, m := range c.Members {
+			if m.High != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sortedNames(gs ...*cgroup.Group) []string {
+	var names []string
+	for _, g := range gs {
+		names = append(names, g.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// oomKills returns the OOM kills counted in g's subtree.
+func oomKills(t *testing.T, g *cgroup.Group) uint64 {
+	t.Helper()
+	ev, err := g.MemoryEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.OOMKill
+}
+
+// TestRealPodmanChurn starts 50 LOW containers, launched at 10 a second,
+// and removes them all with podman rm -f while the daemon runs: every one
+// is governed, every one is released, and no journal entry or link is
+// left.
+func TestRealPodmanChurn(t *testing.T) {
+	s := newPodmanScenario(t, "127.0.0.1:19472")
+	const n = 50
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		name := fmt.Sprintf("churn%02d", i)
+		s.mu.Lock()
+		s.containers = append(s.containers, name)
+		s.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := exec.Command("podman", "run", "-d", "--name", name, "--cgroup-parent", s.parent.Child("low").Path()[len(s.fsys.Root):], s.image, "sleep", "600").CombinedOutput()
+			if err != nil {
+				errs <- fmt.Errorf("podman run %s: %v: %s", name, err, out)
+			}
+		}()
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 100 * time.Millisecond)))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d containers launched at 10/s, all running after %v", n, time.Since(start).Round(time.Millisecond))
+	waitWithin(t, 5*time.Minute, "every container governed", func() bool { return len(s.members(t, "low")) == n })
+	for _, m := range s.members(t, "low") {
+		if !strings.Contains(filepath.Base(m), "libpod-") {
+			t.Errorf("member %s is not a container's group", m)
+		}
+	}
+	start = time.Now()
+	s.removeAll(t)
+	t.Logf("podman rm -f of %d containers took %v", n, time.Since(start).Round(time.Millisecond))
+	waitWithin(t, 5*time.Minute, "every container released", func() bool { return len(s.members(t, "low")) == 0 })
+	j, err := OpenJournal(s.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range j.Entries() {
+		if e.Cgroup != s.parent.Child("high").Name() && e.Cgroup != s.parent.Child("low").Name() {
+			t.Errorf("journal entry left: %+v", e)
+		}
+	}
+	if l := links(t); l > 0 {
+		t.Errorf("%d memqos links attached with no container left", l)
+	}
+	s.stop(t)
+}
