@@ -67,3 +67,34 @@ func TestVMRunSIGTERMKeepsOut(t *testing.T) {
 	}
 	testutil.AssertNoProcess(t, tag)
 }
+
+// TestVMRunRootfsPodman runs a container in a Debian rootfs guest, as the
+// README shows: memqos vm run passes on the container's exit status, 0
+// for true and a failing container's own status.
+func TestVMRunRootfsPodman(t *testing.T) {
+	testutil.Require(t, testutil.Rootfs)
+	bin := testutil.BuildMemqos(t)
+	for _, tc := range []struct {
+		cmd  string
+		want int
+	}{{"true", 0}, {"sh -c 'exit 3'", 3}} {
+		tag := fmt.Sprintf("memqos.test=%d", rand.Int64())
+		cmd := exec.Command(bin, "vm", "run", "-q", "--kernel", testutil.Kernel(t, "memcg-v7.bzImage"), "--rootfs", "debian",
+			"--append", tag, "--timeout", "5m", "--",
+			"sh", "-c", "memqos podman image >/dev/null && podman run --rm --network none localhost/memqos-sandbox "+tc.cmd)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.want {
+			t.Errorf("container %s: memqos vm run exited %d; want %d\n%s", tc.cmd, code, tc.want, stderr.String())
+		}
+		testutil.AssertNoProcess(t, tag)
+	}
+}

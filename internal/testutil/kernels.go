@@ -114,3 +114,23 @@ func Kernel(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// Rootfs means memqos vm run --rootfs debian works here: Qemu, and a
+// Debian rootfs image that is cached or can be built (mmdebstrap and
+// mkfs.ext4, as root).
+const Rootfs Feature = "rootfs"
+
+func probeRootfs() error {
+	if err := probeQemu(); err != nil {
+		return err
+	}
+	for _, bin := range []string{"mmdebstrap", "mkfs.ext4"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%w (apt install mmdebstrap e2fsprogs)", err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("building the Debian rootfs needs root")
+	}
+	return nil
+}

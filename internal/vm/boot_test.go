@@ -156,3 +156,63 @@ func TestBootBadKernels(t *testing.T) {
 		t.Errorf("bad kernel: got %v; want a qemu error", err)
 	}
 }
+
+// TestBootRootfs boots memcg-v7 from the Debian rootfs: the command's
+// status, stdout, environment, puts (inside and outside /work) and /out
+// work as in the initramfs, the rootfs's own tools come first on PATH,
+// and what one boot writes to the rootfs is gone in the next.
+func TestBootRootfs(t *testing.T) {
+	testutil.Require(t, testutil.Rootfs)
+	img, err := BuildRootfs(context.Background(), RootfsCacheDir(), Rootfs{Packages: RootfsPackages}, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, tag := bootConfig(t, "memcg-v7.bzImage")
+	cfg.Rootfs = img
+	cfg.OutDir = t.TempDir()
+	in := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(in, []byte("from the host\n"), 0o644)
+	cfg.Files = []File{{Host: in, Guest: "/work/in.txt"}, {Host: in, Guest: "/usr/local/share/in.txt"}}
+	cfg.Env = []string{"GREETING=hello world"}
+	var stdout bytes.Buffer
+	cfg.Stdout = &stdout
+	script := `test -e /etc/memqos-leak && echo leaked > /out/leak
+echo written > /etc/memqos-leak
+cat /etc/debian_version > /out/debian
+{ command -v podman; command -v ls; } > /out/paths
+cat in.txt /usr/local/share/in.txt > /out/puts
+echo "$GREETING" > /out/env
+grep -q memory /sys/fs/cgroup/cgroup.subtree_control && echo yes > /out/memory
+printf 'to stdout\n'
+exit 3`
+	for run := range 2 {
+		stdout.Reset()
+		res, err := Run(context.Background(), cfg, []string{"sh", "-c", script})
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if res.ExitCode != 3 {
+			t.Errorf("run %d: exit code %d; want 3", run, res.ExitCode)
+		}
+		if got := stdout.String(); got != "to stdout\n" {
+			t.Errorf("run %d: stdout %q", run, got)
+		}
+		for name, want := range map[string]string{
+			"paths":  "/usr/bin/podman\n/usr/bin/ls\n", // Debian's ls, not busybox's
+			"puts":   "from the host\nfrom the host\n",
+			"env":    "hello world\n",
+			"memory": "yes\n",
+		} {
+			if b, err := os.ReadFile(filepath.Join(cfg.OutDir, name)); err != nil || string(b) != want {
+				t.Errorf("run %d: out/%s = %q, %v; want %q", run, name, b, err, want)
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(cfg.OutDir, "debian")); err != nil || len(b) < 3 {
+			t.Errorf("run %d: /etc/debian_version: %q, %v", run, b, err)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.OutDir, "leak")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("run %d: a file written by the previous boot is in the rootfs (%v)", run, err)
+		}
+	}
+	testutil.AssertNoProcess(t, tag)
+}

@@ -56,12 +56,12 @@ var pkgName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 // ParseRootfs parses "debian" or "debian:PKG,PKG,...", the second form
 // adding packages to RootfsPackages.
 func ParseRootfs(s string) (Rootfs, error) {
-	kind, extra, _ := strings.Cut(s, ":")
-	if kind != "debian" {
+	kind, extra, more := strings.Cut(s, ":")
+	if kind != "debian" || (more && extra == "") {
 		return Rootfs{}, fmt.Errorf("rootfs %q: only \"debian\" or \"debian:PKG,PKG\" is supported", s)
 	}
 	pkgs := slices.Clone(RootfsPackages)
-	if extra != "" {
+	if more {
 		for _, p := range strings.Split(extra, ",") {
 			if !pkgName.MatchString(p) {
 				return Rootfs{}, fmt.Errorf("rootfs %q: %q is not a Debian package name", s, p)

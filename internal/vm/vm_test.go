@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,5 +321,27 @@ func TestCheckStatic(t *testing.T) {
 	}
 	if err := CheckStatic("/etc/hostname"); err == nil {
 		t.Fatal("a text file passed as a static executable")
+	}
+}
+
+func TestParseRootfs(t *testing.T) {
+	r, err := ParseRootfs("debian")
+	if err != nil || !slices.Equal(r.Packages, []string{"busybox-static", "catatonit", "conmon", "crun", "podman"}) {
+		t.Errorf("debian: %+v, %v", r, err)
+	}
+	r, err = ParseRootfs("debian:strace,podman,htop")
+	if err != nil || !slices.Contains(r.Packages, "strace") || !slices.Contains(r.Packages, "htop") || len(r.Packages) != 7 {
+		t.Errorf("debian:strace,podman,htop: %+v, %v", r, err)
+	}
+	for _, bad := range []string{"", "ubuntu", "debian:", "debian:a b", "debian:Bad", "debian:x;rm"} {
+		if _, err := ParseRootfs(bad); err == nil {
+			t.Errorf("ParseRootfs(%q) succeeded", bad)
+		}
+	}
+	// The cache key follows the package list and the sources.
+	a, _ := ParseRootfs("debian")
+	b, _ := ParseRootfs("debian:strace")
+	if a.key("bookworm", []byte("s")) == b.key("bookworm", []byte("s")) || a.key("bookworm", []byte("s")) == a.key("bookworm", []byte("t")) || a.key("bookworm", []byte("s")) != a.key("bookworm", []byte("s")) {
+		t.Error("rootfs cache keys do not follow packages and sources")
 	}
 }
