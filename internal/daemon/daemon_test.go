@@ -423,3 +423,36 @@ func TestDryRunMissingRoot(t *testing.T) {
 		t.Error("a dry run created the root")
 	}
 }
+
+// TestReservationKept gives the HIGH member a memory.low of its own (as
+// podman's --memory-reservation does): memqos leaves it while it covers
+// the member's usage, raises it when usage passes it (judging by the
+// journal's original, not by its own write), and restores it on stop.
+func TestReservationKept(t *testing.T) {
+	fsys := contendedTree(t)
+	writeFile(t, filepath.Join(fsys.Root, "memqos/high/a/memory.low"), itoa(600<<20))
+	be := newFake()
+	d, _ := newTestDaemon(t, fsys, be, false)
+	stop := start(d)
+	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
+	be.fire("high")
+	waitFor(t, "HIGH under pressure", func() bool { return classStatus(d, "high").Pressure })
+	if got := read(t, fsys, "memqos/high/a/memory.low"); got != itoa(600<<20) {
+		t.Errorf("memory.low %s under pressure; want the member's own 600 MiB", got)
+	}
+	writeFile(t, filepath.Join(fsys.Root, "memqos/high/a/memory.current"), itoa(700<<20))
+	be.fire("high")
+	waitFor(t, "protection raised past the reservation", func() bool { return read(t, fsys, "memqos/high/a/memory.low") == itoa(700<<20) })
+	writeFile(t, filepath.Join(fsys.Root, "memqos/high/a/memory.current"), itoa(650<<20))
+	be.fire("high")
+	time.Sleep(300 * time.Millisecond) // a few ticks: protection must not follow usage down
+	if got := read(t, fsys, "memqos/high/a/memory.low"); got != itoa(700<<20) {
+		t.Errorf("memory.low %s after usage fell to 650 MiB; want it kept at 700 MiB", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, fsys, "memqos/high/a/memory.low"); got != itoa(600<<20) {
+		t.Errorf("memory.low %s after stop; want the original 600 MiB", got)
+	}
+}

@@ -32,6 +32,9 @@ func (d *Daemon) snapshot() policy.Snapshot {
 		if err != nil {
 			continue
 		}
+		if file := protectKnob(m.class); file != "" {
+			pm.Reserved = d.reserved(m.group, file)
+		}
 		byClass[m.class.Name] = append(byClass[m.class.Name], pm)
 	}
 	for _, c := range d.cfg.Classes {
@@ -40,6 +43,36 @@ func (d *Daemon) snapshot() policy.Snapshot {
 		})
 	}
 	return s
+}
+
+// protectKnob is the file with which c's members are protected on
+// cgroupfs, or "".
+func protectKnob(c *config.Class) string {
+	switch c.Protect {
+	case config.ProtectLow:
+		return cgroup.MemoryLow
+	case config.ProtectMin:
+		return cgroup.MemoryMin
+	}
+	return ""
+}
+
+// reserved returns g's own value of the protection knob file: the
+// journal's original if memqos has changed it, else the value it has. A
+// value that cannot be read counts as no protection.
+func (d *Daemon) reserved(g *cgroup.Group, file string) uint64 {
+	s, err := g.ReadString(file)
+	if e, ok := d.knobs.journal.Lookup(g.Name(), file); ok {
+		s, err = e.Original, nil
+	}
+	if err != nil {
+		return 0
+	}
+	l, err := cgroup.ParseLimit(s)
+	if err != nil {
+		return 0
+	}
+	return limitValue(l)
 }
 
 // readMember reads one member; anon_thp from memory.stat only if thp.

@@ -9,7 +9,8 @@ import (
 
 // protect raises each member's memory.low (or memory.min) of a pressured
 // HIGH class to cover its usage (CgroupFS), and restores it once the
-// class's pressure has ended.
+// class's pressure has ended. A member whose own protection (Reserved)
+// already covers its usage is left alone: memqos never lowers it.
 func (e *Engine) protect(p *Plan, c *config.Class, cs ClassState, pressured bool) {
 	file := protectFile(c.Protect)
 	if file == "" {
@@ -18,7 +19,7 @@ func (e *Engine) protect(p *Plan, c *config.Class, cs ClassState, pressured bool
 	for _, m := range cs.Members {
 		written, ok := e.prot[m.Path]
 		switch {
-		case pressured && (!ok || m.Usage > written):
+		case pressured && m.Usage > m.Reserved && (!ok || m.Usage > written):
 			e.prot[m.Path] = m.Usage
 			p.Writes = append(p.Writes, Write{Path: m.Path, File: file, Value: m.Usage,
 				Reason: fmt.Sprintf("HIGH class %s under pressure: protect its usage", c.Name)})

@@ -39,6 +39,7 @@ type world struct {
 	rootUsage   uint64
 	trigger     time.Time
 	highUsage   uint64
+	highReserve uint64
 	lowUsage    uint64
 	lowHigh     uint64
 	lowMemStall time.Duration
@@ -49,7 +50,7 @@ func (w *world) snap() Snapshot {
 		Now:  w.now,
 		Root: Memory{Usage: w.rootUsage, Limit: 1000 * mib},
 		Classes: []ClassState{
-			{Name: "high", LastTrigger: w.trigger, Members: []Member{{Path: "memqos/high/a", Usage: w.highUsage, High: Max}}},
+			{Name: "high", LastTrigger: w.trigger, Members: []Member{{Path: "memqos/high/a", Usage: w.highUsage, High: Max, Reserved: w.highReserve}}},
 			{Name: "low", Members: []Member{{Path: "memqos/low/b", Usage: w.lowUsage, High: w.lowHigh, MemStall: w.lowMemStall}}},
 		},
 	}
@@ -378,5 +379,23 @@ func TestStructOpsSlowsWithBoth(t *testing.T) {
 	high, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: high", 1)), StructOps)
 	if p := high.Decide(structOpsWorld()); p.Delay["low"] != 0 || !strings.Contains(writes(p), "plain/memory.high") {
 		t.Errorf("slow: high: delay %v, writes %s", p.Delay["low"], writes(p))
+	}
+}
+
+// TestProtectionNeverLowersReservation gives HIGH a memory.low of its own
+// (podman's --memory-reservation): memqos leaves it alone while it covers
+// HIGH's usage, and raises protection above it once usage passes it.
+func TestProtectionNeverLowersReservation(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, highReserve: 600 * mib, lowUsage: 100 * mib, lowHigh: Max}
+	p := e.Decide(w.snap())
+	if !p.Pressured["high"] || strings.Contains(writes(p), "memory.low") {
+		t.Fatalf("a reservation of 600 MiB over 500 MiB of usage was touched:\n%s", writes(p))
+	}
+	w.highUsage = 650 * mib
+	w.now = w.now.Add(100 * time.Millisecond)
+	w.trigger = w.now
+	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a/memory.low = 681574400") {
+		t.Fatalf("usage past the reservation is not protected:\n%s", got)
 	}
 }

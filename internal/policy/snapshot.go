@@ -57,6 +57,12 @@ type Member struct {
 	Usage uint64
 	// High is memory.high as it is now, Max if unlimited.
 	High uint64
+	// Reserved (HIGH members) is the protection the member has of its
+	// own: the memory.low or memory.min its class protects with, as set
+	// by others (podman's --memory-reservation, an administrator) before
+	// memqos changed it. memqos raises protection above it, never lowers
+	// it.
+	Reserved uint64
 	// MemStall is the cumulative memory stall (memory.pressure, some
 	// total) of the cgroup.
 	MemStall time.Duration
