@@ -13,15 +13,19 @@ package guest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,37 +62,84 @@ type pkg struct {
 	binary string // host path of the test binary
 }
 
+// Both top-level tests run at once: each guest runs qemu's single-threaded
+// TCG on one host core, so the Debian rootfs guests of TestGuestPodman use
+// the core TestGuestSuite's guests leave idle.
+
+// built holds what TestMain builds for both tests: a static memqos and
+// every package's test binary, in dir.
+var built struct {
+	root, kdir, dir, memqos string
+	pkgs                    []pkg
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "memqos-guest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	err = buildAll(dir)
+	code := 1
+	if err == nil {
+		code = m.Run()
+	} else {
+		fmt.Fprintln(os.Stderr, "guest tier:", err)
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildAll(dir string) error {
+	var err error
+	if built.root, err = testutil.RepoRoot(); err != nil {
+		return err
+	}
+	if built.kdir, err = testutil.KernelDir(); err != nil {
+		return err
+	}
+	built.dir, built.memqos = dir, filepath.Join(dir, "memqos")
+	if err := goBuild(built.root, "build", "-o", built.memqos, "./cmd/memqos"); err != nil {
+		return err
+	}
+	built.pkgs, err = buildTests(built.root, dir)
+	return err
+}
+
+// kernelPath returns the image of k, fetching the Debian kernel; it skips
+// t for an optional kernel that is absent.
+func kernelPath(t *testing.T, k kernel) string {
+	t.Helper()
+	if k.file == "" {
+		path, err := vm.FetchDebianKernel(context.Background(), filepath.Join(vm.KernelCacheDir(), "debian-cloud"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	path := filepath.Join(built.kdir, k.file)
+	if _, err := os.Stat(path); err != nil && k.optional {
+		t.Skipf("optional kernel: %v", err)
+	}
+	return path
+}
+
 func TestGuestSuite(t *testing.T) {
-	root, err := testutil.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kdir, err := testutil.KernelDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := t.TempDir()
-	memqos := filepath.Join(build, "memqos")
-	goBuild(t, root, "build", "-o", memqos, "./cmd/memqos")
-	pkgs := buildTests(t, root, build)
-	files := guestFiles(t, root, build, memqos, pkgs)
+	t.Parallel()
+	files := guestFilesIn(t, built.root, built.dir, built.memqos, built.pkgs, guestRunner)
 	for _, k := range kernels {
-		t.Run(k.name, func(t *testing.T) {
-			path := filepath.Join(kdir, k.file)
-			if _, err := os.Stat(path); err != nil && k.optional {
-				t.Skipf("optional kernel: %v", err)
-			}
-			if k.file == "" {
-				path, err = vm.FetchDebianKernel(context.Background(), filepath.Join(vm.KernelCacheDir(), "debian-cloud"))
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			runKernel(t, k, path, files, pkgs)
-			if k.podman {
-				t.Run("podman", func(t *testing.T) { runPodman(t, k, path, build, memqos, pkgs) })
-			}
-		})
+		t.Run(k.name, func(t *testing.T) { runKernel(t, k, kernelPath(t, k), files, built.pkgs) })
+	}
+}
+
+// TestGuestPodman boots the podman kernels from the Debian rootfs and runs
+// there the tests with Podman in their names, with podman promised.
+func TestGuestPodman(t *testing.T) {
+	t.Parallel()
+	for _, k := range kernels {
+		if k.podman {
+			t.Run(k.name, func(t *testing.T) { runPodman(t, k, kernelPath(t, k)) })
+		}
 	}
 }
 
@@ -107,9 +158,9 @@ done < /work/packages
 
 // runPodman boots k from the Debian rootfs, with podman, and runs there
 // the tests of the packages that have Podman tests.
-func runPodman(t *testing.T, k kernel, path, build, memqos string, all []pkg) {
+func runPodman(t *testing.T, k kernel, path string) {
 	var pkgs []pkg
-	for _, p := range all {
+	for _, p := range built.pkgs {
 		out, err := exec.Command(p.binary, "-test.list", "Podman").Output()
 		if err != nil {
 			t.Fatalf("%s -test.list: %v", p.binary, err)
@@ -121,19 +172,15 @@ func runPodman(t *testing.T, k kernel, path, build, memqos string, all []pkg) {
 	if len(pkgs) == 0 {
 		t.Fatal("no package has Podman tests")
 	}
-	root, err := testutil.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	img, err := vm.BuildRootfs(context.Background(), vm.RootfsCacheDir(), vm.Rootfs{Packages: vm.RootfsPackages}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(build, "podman")
+	dir := filepath.Join(built.dir, "podman-"+k.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	files := guestFilesIn(t, root, dir, memqos, pkgs, podmanRunner)
+	files := guestFilesIn(t, built.root, dir, built.memqos, pkgs, podmanRunner)
 	out := t.TempDir()
 	require := append(slices.Clone(k.require), "podman")
 	cfg := vm.Config{
@@ -144,7 +191,7 @@ func runPodman(t *testing.T, k kernel, path, build, memqos string, all []pkg) {
 		OutDir:   out,
 		MemoryMB: 3072,
 		Timeout:  30 * time.Minute,
-		Console:  os.Stderr,
+		Console:  &prefixWriter{w: os.Stderr, prefix: "[podman " + k.name + "] "},
 	}
 	fmt.Fprintf(os.Stderr, "=== guest kernel %s (%s) on the Debian rootfs, promising %s\n", k.name, path, strings.Join(require, ","))
 	res, err := vm.Run(context.Background(), cfg, []string{"sh", "/work/run-tests"})
@@ -164,23 +211,23 @@ func runPodman(t *testing.T, k kernel, path, build, memqos string, all []pkg) {
 	}
 }
 
-func goBuild(t *testing.T, dir string, args ...string) {
-	t.Helper()
+func goBuild(dir string, args ...string) error {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	return nil
 }
 
 // buildTests compiles the tests of every package that has some.
-func buildTests(t *testing.T, root, build string) []pkg {
+func buildTests(root, build string) ([]pkg, error) {
 	cmd := exec.Command("go", "list", "-f", "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}", "./...")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list: %v", err)
+		return nil, fmt.Errorf("go list: %w", err)
 	}
 	var pkgs []pkg
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -190,13 +237,40 @@ func buildTests(t *testing.T, root, build string) []pkg {
 		}
 		rel, _ := filepath.Rel(root, dir)
 		bin := filepath.Join(build, strings.ReplaceAll(rel, "/", "_")+".test")
-		goBuild(t, root, "test", "-c", "-o", bin, imp)
+		if err := goBuild(root, "test", "-c", "-o", bin, imp); err != nil {
+			return nil, err
+		}
 		pkgs = append(pkgs, pkg{rel: rel, binary: bin})
 	}
 	if len(pkgs) == 0 {
-		t.Fatal("no test packages found")
+		return nil, errors.New("no test packages found")
 	}
-	return pkgs
+	return pkgs, nil
+}
+
+// prefixWriter writes each line to w with prefix, for guests whose
+// consoles share a stream.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if _, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i]); err != nil {
+			return 0, err
+		}
+		p.buf = p.buf[i+1:]
+	}
 }
 
 // guestRunner is the guest-side script: it runs each package's tests in
@@ -217,10 +291,6 @@ memqos selftest --json --dir /scratch > /out/selftest.json
 echo $? > /out/selftest.rc
 cat /out/selftest.json
 `
-
-func guestFiles(t *testing.T, root, build, memqos string, pkgs []pkg) []vm.File {
-	return guestFilesIn(t, root, build, memqos, pkgs, guestRunner)
-}
 
 // guestFilesIn returns the files of a guest run: memqos, the packages'
 // test binaries and testdata, their list and runner, written to build.
