@@ -51,6 +51,13 @@ of its own; its stderr is part of the console.
 --kernel takes a kernel image path, or "debian-cloud" for Debian's cloud
 kernel, which is downloaded with apt-get on first use and cached.
 
+--rootfs debian boots the guest from a Debian root file system with podman
+(crun, conmon, the cgroupfs manager, no network by default) and a static
+busybox, instead of staying in the initramfs; "debian:PKG,PKG" adds
+packages. It is built with mmdebstrap from the host's apt sources on first
+use (as root) and cached by its package list; every boot starts from the
+image as built. Everything above holds there too. See docs/containers.md.
+
 Flags after CMD are CMD's own; "--" before CMD is optional.
 
 memqos exits with CMD's exit status, or with 125 if the run itself failed:

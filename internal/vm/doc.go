@@ -14,6 +14,13 @@
 // about to stop it early (timeout, cancelled context), once more on the
 // host's request, so a failed run still brings back what was written.
 //
+// With Config.Rootfs, the guest boots from a root file system image
+// instead (BuildRootfs makes a Debian one with mmdebstrap, cached by its
+// package list): the initramfs's /init mounts the image's disk, copies the
+// runner's files and the caller's into it, and switches root to it, where
+// the same steps follow. qemu opens the image with snapshot=on, so every
+// boot starts from the image as built.
+//
 // The package knows nothing about memqos: the caller decides which files go
 // in and what runs.
 //
