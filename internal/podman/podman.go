@@ -39,10 +39,24 @@ type ImageFiles struct {
 	Busybox string
 }
 
+// ErrNoPodman means podman is not installed.
+var ErrNoPodman = errors.New("podman is not installed (apt install podman; or try it in a guest: memqos vm run --rootfs debian)")
+
+// lookPodman fails with ErrNoPodman unless Binary is on PATH.
+func lookPodman() error {
+	if _, err := exec.LookPath(Binary); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoPodman, err)
+	}
+	return nil
+}
+
 // BuildImage builds the sandbox image name from files with `podman
 // import`: a root file system holding only those binaries, /tmp, and the
 // passwd and group entries of root. Nothing is pulled.
 func BuildImage(ctx context.Context, name string, files ImageFiles) error {
+	if err := lookPodman(); err != nil {
+		return err
+	}
 	layer, err := imageLayer(ctx, files)
 	if err != nil {
 		return err
@@ -138,6 +152,9 @@ var ErrNoContainer = errors.New("no such container")
 // Inspect returns the container named, or with the id (or id prefix),
 // nameOrID.
 func Inspect(ctx context.Context, nameOrID string) (Container, error) {
+	if err := lookPodman(); err != nil {
+		return Container{}, err
+	}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, Binary, "container", "inspect", "--format", "json", nameOrID)
 	cmd.Stderr = &stderr

@@ -75,3 +75,14 @@ func TestParseInspect(t *testing.T) {
 		}
 	}
 }
+
+func TestNoPodman(t *testing.T) {
+	defer func(b string) { Binary = b }(Binary)
+	Binary = "memqos-no-such-podman"
+	if err := BuildImage(context.Background(), DefaultImage, ImageFiles{Memqos: "/bin/true"}); !errors.Is(err, ErrNoPodman) {
+		t.Errorf("BuildImage without podman: %v; want ErrNoPodman", err)
+	}
+	if _, err := Inspect(context.Background(), "c1"); !errors.Is(err, ErrNoPodman) {
+		t.Errorf("Inspect without podman: %v; want ErrNoPodman", err)
+	}
+}
