@@ -10,7 +10,8 @@ import (
 
 // Podman means podman runs containers here: it is on PATH and `podman
 // info` reports cgroup v2. The guest suite promises it in its Debian
-// rootfs guests (memqos vm run --rootfs debian).
+// rootfs guests (memqos vm run --rootfs debian), where it runs the tests
+// named TestRealPodman*.
 const Podman Feature = "podman"
 
 func probePodman() error {

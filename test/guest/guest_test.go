@@ -45,7 +45,7 @@ type kernel struct {
 	abi          string
 	selftestExit string
 	// podman kernels also boot a Debian rootfs guest (vm.Config.Rootfs),
-	// where the tests with Podman in their names run with podman promised.
+	// where the TestRealPodman* tests run with podman promised.
 	podman bool
 }
 
@@ -133,7 +133,7 @@ func TestGuestSuite(t *testing.T) {
 }
 
 // TestGuestPodman boots the podman kernels from the Debian rootfs and runs
-// there the tests with Podman in their names, with podman promised.
+// there the TestRealPodman* tests, with podman promised.
 func TestGuestPodman(t *testing.T) {
 	t.Parallel()
 	for _, k := range kernels {
@@ -143,13 +143,16 @@ func TestGuestPodman(t *testing.T) {
 	}
 }
 
+// podmanTests selects the tests that need podman.
+const podmanTests = "^TestRealPodman"
+
 // podmanRunner is the guest-side script of a rootfs guest: it runs the
-// tests with Podman in their names, package by package.
+// TestRealPodman* tests, package by package.
 const podmanRunner = `#!/bin/sh
 while read rel; do
 	log=/out/$(echo "$rel" | tr / _).log
 	echo "=== guest package $rel (podman)"
-	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m -test.run Podman > "$log" 2>&1
+	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m -test.run '^TestRealPodman' > "$log" 2>&1
 	rc=$?
 	cat "$log"
 	echo "$rel $rc" >> /out/status
@@ -161,11 +164,11 @@ done < /work/packages
 func runPodman(t *testing.T, k kernel, path string) {
 	var pkgs []pkg
 	for _, p := range built.pkgs {
-		out, err := exec.Command(p.binary, "-test.list", "Podman").Output()
+		out, err := exec.Command(p.binary, "-test.list", podmanTests).Output()
 		if err != nil {
 			t.Fatalf("%s -test.list: %v", p.binary, err)
 		}
-		if strings.Contains(string(out), "Podman") {
+		if strings.Contains(string(out), "TestRealPodman") {
 			pkgs = append(pkgs, p)
 		}
 	}
