@@ -18,7 +18,7 @@ import (
 // "epoch", "mem_usage", "mem_percent", "cpu_percent"}], "summary": …}.
 // The reference called `podman stats --no-stream` and slept 1 s, again
 // and again, which gave samples about 1.04 s apart; in a TCG guest each
-// call takes 0.6 to 1.5 s, so this recorder streams instead (`podman
+// call takes 0.6 to 1.4 s, so this recorder streams instead (`podman
 // stats --interval 1`), which gives the reference's spacing, each line
 // stamped when it is read. The memory figures are the same; cpu_percent
 // is then over the last interval rather than since the start.
@@ -105,22 +105,23 @@ type bounds struct {
 // ms on nat's clock; outside nat, its first or last sample stands).
 //
 // Each podman-stats sample reads the group's memory at one instant, at
-// most lag before it was printed: memory.current less the inactive page
-// cache (podman, like docker, subtracts memory.stat inactive_file; see
-// containers/podman#12702). Between two native samples memory moves from
-// one to the other, so that reading lies between the least native total
-// less its file memory and the largest native total among the native
-// samples in [t - lag, t] and the two just outside. podman prints it
-// rounded to 4 significant digits (statsRounding). A podman-stats peak
-// and mean outside the peak and mean of those ranges disagree with the
-// native recording at podman stats' own resolution: its sampling times
-// and its rounding.
+// most lag before it was printed. What it reads depends on podman's
+// version: podman 4.3 (Debian bookworm, in the guests) reports
+// memory.stat anon, which it matched to the last digit in the samples
+// checked; later versions report memory.current less memory.stat
+// inactive_file, as docker does. Both lie between the anon and the total of the native
+// sample taken at the same instant. Between two native samples memory
+// moves from one to the other, so the reading lies between the least
+// anon and the largest total of the native samples in [t - lag, t] and
+// the two just outside. podman prints it rounded to 4 significant digits
+// (statsRounding). A podman-stats peak and mean outside the peak and
+// mean of those ranges disagree with the native recording at podman
+// stats' own resolution: its sampling times, what it counts, and its
+// rounding.
 func boundsAt(nat *trace.Trace, at []int64, lag time.Duration) bounds {
 	var b bounds
-	l := lag.Milliseconds()
 	for _, t := range at {
-		lo, _ := extremes(nat.Samples, t-l, t, lowestReport)
-		_, hi := extremes(nat.Samples, t-l, t, total)
+		lo, hi := readingRange(nat, t, lag)
 		b.peakLow, b.peakHigh = max(b.peakLow, lo), max(b.peakHigh, hi)
 		b.meanLow += lo / float64(len(at))
 		b.meanHigh += hi / float64(len(at))
@@ -132,20 +133,38 @@ func boundsAt(nat *trace.Trace, at []int64, lag time.Duration) bounds {
 	return b
 }
 
-// fileOf is a sample's file memory, 0 if it has none.
-func fileOf(s trace.Sample) float64 {
-	if s.File == nil {
-		return 0
+// readingRange is the range, before rounding, of a podman-stats sample
+// printed at t (see boundsAt).
+func readingRange(nat *trace.Trace, t int64, lag time.Duration) (lo, hi float64) {
+	l := lag.Milliseconds()
+	lo, _ = extremes(nat.Samples, t-l, t, lowestReport)
+	_, hi = extremes(nat.Samples, t-l, t, total)
+	return lo, hi
+}
+
+// lagOf is the least lag, in steps of 100 ms up to 10 s, for which the
+// value v printed at t lies in its reading range; -1 if there is none.
+func lagOf(nat *trace.Trace, t int64, v float64) time.Duration {
+	for l := time.Duration(0); l <= 10*time.Second; l += 100 * time.Millisecond {
+		lo, hi := readingRange(nat, t, l)
+		if v >= lo*(1-statsRounding) && v <= hi*(1+statsRounding) {
+			return l
+		}
 	}
-	return float64(*s.File)
+	return -1
 }
 
 // total is a sample's total memory.
 func total(s trace.Sample) float64 { return float64(s.Total) }
 
 // lowestReport is the least podman stats may report for a sample: its
-// total less its file memory.
-func lowestReport(s trace.Sample) float64 { return float64(s.Total) - fileOf(s) }
+// anon memory, or 0 if the sample has no anon/file split.
+func lowestReport(s trace.Sample) float64 {
+	if s.Anon == nil {
+		return 0
+	}
+	return float64(*s.Anon)
+}
 
 // extremes are the least and largest of f over the samples in [from, to]
 // and the samples just outside it.
