@@ -17,14 +17,15 @@ import (
 
 type recordFlags struct {
 	out, root, name string
+	podman          string // --podman: a running container to record instead of CMD
 	o               record.Options
 }
 
 func newTraceRecordCmd(g *globals) *cobra.Command {
 	var f recordFlags
 	cmd := &cobra.Command{
-		Use:   "record -o FILE [flags] CMD [ARGS...]",
-		Short: "Run a command in a fresh cgroup and record its memory as a trace",
+		Use:   "record -o FILE [flags] (CMD [ARGS...] | --podman NAME_OR_ID)",
+		Short: "Record the memory of a command, or of a running podman container, as a trace",
 		Long: `Run CMD in a fresh cgroup, memqos-record-<pid> below --cgroup-root, started
 directly inside it, and sample the group's memory.current, memory.stat (anon
 and file), memory.events and memory.pressure every --interval, on an absolute
@@ -40,9 +41,22 @@ trace to stdout (CMD's stdout then goes to stderr).
 
 Exit status: CMD's, or 128+N if signal N killed it; 125 if memqos failed
 (cgroup v1 host, no privileges, unwritable FILE), 126 if CMD cannot be
-executed, 127 if it is not found. Needs root, or a delegated cgroup subtree.`,
+executed, 127 if it is not found. Needs root, or a delegated cgroup subtree.
+
+With --podman NAME_OR_ID and no CMD, record a running podman container
+instead: find its cgroup with podman container inspect and sample that
+group, with the same fields and schedule, until the container stops (its
+group is removed or has no process left) or memqos gets SIGINT or SIGTERM;
+then write FILE and exit 0. Nothing is created, moved or removed: the
+container runs on as it would. The trace's name defaults to the
+container's. Exit status 125 if the container does not exist or is not
+running, podman is not on PATH, or the host is not cgroup v2. Needs read
+access to the container's group and podman's privileges to inspect it.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.podman != "" {
+				return runRecordPodman(cmd.Context(), g, &f, args)
+			}
 			return runRecord(cmd.Context(), g, &f, args)
 		},
 	}
@@ -51,14 +65,15 @@ executed, 127 if it is not found. Needs root, or a delegated cgroup subtree.`,
 	fl.StringVarP(&f.out, "output", "o", "", `trace file to write, or "-" for stdout (required)`)
 	fl.DurationVar(&f.o.Interval, "interval", record.DefaultInterval, "sampling interval")
 	fl.StringVar(&f.root, "cgroup-root", cgroup.DefaultRoot, "mount point of the cgroup v2 hierarchy")
-	fl.StringVar(&f.name, "name", "", "trace name (default: CMD's base name)")
+	fl.StringVar(&f.name, "name", "", "trace name (default: CMD's base name, or the container's name)")
+	fl.StringVar(&f.podman, "podman", "", "record the running podman container NAME_OR_ID instead of running CMD")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }
 
 func runRecord(ctx context.Context, g *globals, f *recordFlags, args []string) error {
-	if f.o.Interval < time.Millisecond {
-		return &codeError{exitMemqos, fmt.Errorf("--interval %v: must be at least 1ms", f.o.Interval)}
+	if err := checkInterval(f.o.Interval); err != nil {
+		return err
 	}
 	out, err := createOutput(f.out, g.stdout)
 	if err != nil {
@@ -85,6 +100,14 @@ func runRecord(ctx context.Context, g *globals, f *recordFlags, args []string) e
 	}
 	if res.ExitCode != 0 {
 		return &ExitError{Code: res.ExitCode}
+	}
+	return nil
+}
+
+// checkInterval checks --interval.
+func checkInterval(iv time.Duration) error {
+	if iv < time.Millisecond {
+		return &codeError{exitMemqos, fmt.Errorf("--interval %v: must be at least 1ms", iv)}
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 // Package record runs a command in a fresh cgroup and records its memory
-// as a trace (package trace, format memqos-trace/1).
+// as a trace (package trace, format memqos-trace/1), or records an existing
+// group, such as a running container's, that something else manages.
 //
 // Record creates the group memqos-record-<pid> below the hierarchy's root,
 // starts the command directly inside it (cgroup.Group.Start, so every page
@@ -24,6 +25,11 @@
 // a cgroup v1 host) or when no sample could be taken (trace.ErrNoSamples).
 // The command's own failure is not an error but Result.ExitCode. A sample
 // that cannot be read during the run is logged and skipped.
+//
+// Watch samples an existing group in the same way, without creating,
+// moving into or removing any group, until the group is removed or has no
+// process left, or its context ends. It fails only when the group cannot
+// be read at the start or no sample was taken.
 //
 // Record is not safe for concurrent use by several goroutines of one
 // process, since they would share the group's name.

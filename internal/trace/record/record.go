@@ -106,7 +106,7 @@ func (o *Options) run(ctx context.Context, g *cgroup.Group) (*Result, error) {
 	if err := proc.Start(g, o.Command); err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	s := newSampler(g, o.Interval, o.Log)
 	o.Log.Info("recording", "command", o.Command.Args, "pid", o.Command.Process.Pid, "cgroup", g.Name(), "interval", o.Interval)
 	done := make(chan struct{})
 	go func() {
@@ -114,55 +114,30 @@ func (o *Options) run(ctx context.Context, g *cgroup.Group) (*Result, error) {
 		close(done)
 	}()
 	go proc.Forward(o.Command.Process, o.Signals, done)
-	samples := o.sample(ctx, g, start, done)
-	if s, err := sampleOf(g, time.Since(start)); err != nil {
-		o.Log.Warn("final sample", "err", err)
-	} else {
-		samples = append(samples, s)
-	}
-	return o.result(g, samples)
+	go o.killOnCancel(ctx, g, done)
+	s.run(done, func(error) bool { return true })
+	s.take() // the final sample, once the command has exited
+	return o.result(g, s.samples)
 }
 
-// sample samples g on the absolute schedule until done is closed. If ctx
-// ends first it kills the group's processes and goes on until they exit.
-func (o *Options) sample(ctx context.Context, g *cgroup.Group, start time.Time, done <-chan struct{}) []trace.Sample {
-	var samples []trace.Sample
-	ctxDone := ctx.Done()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-done:
-			return samples
-		case <-ctxDone:
-			ctxDone = nil
-			o.Log.Warn("recording canceled, killing the command", "err", ctx.Err())
-			if err := g.Kill(context.Background()); err != nil {
-				o.Log.Warn("kill", "err", err)
-			}
-			continue
-		case <-timer.C:
+// killOnCancel kills g's processes if ctx ends before done is closed; the
+// recording goes on until they have exited.
+func (o *Options) killOnCancel(ctx context.Context, g *cgroup.Group, done <-chan struct{}) {
+	select {
+	case <-done:
+	case <-ctx.Done():
+		o.Log.Warn("recording canceled, killing the command", "err", ctx.Err())
+		if err := g.Kill(context.Background()); err != nil {
+			o.Log.Warn("kill", "err", err)
 		}
-		if s, err := sampleOf(g, time.Since(start)); err != nil {
-			o.Log.Warn("sample skipped", "err", err)
-		} else {
-			samples = append(samples, s)
-		}
-		next := start.Add(time.Duration(nextTick(time.Since(start), o.Interval)) * o.Interval)
-		timer.Reset(time.Until(next))
 	}
 }
 
 // result builds the trace and the exit status.
 func (o *Options) result(g *cgroup.Group, samples []trace.Sample) (*Result, error) {
-	t := &trace.Trace{
-		Name:       o.Name,
-		Source:     "memqos record: " + strings.Join(o.Command.Args, " "),
-		IntervalMS: o.Interval.Milliseconds(),
-		Samples:    samples,
-	}
-	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("record %s: %w", o.Name, err)
+	t, err := newTrace(o.Name, "memqos record: "+strings.Join(o.Command.Args, " "), o.Interval, samples)
+	if err != nil {
+		return nil, err
 	}
 	st := proc.StatusOf(o.Command.ProcessState)
 	o.Log.Info("recorded", "samples", len(samples), "exit", st.Code, "signal", st.SignalName())
