@@ -30,7 +30,9 @@ func TestWatchEnds(t *testing.T) {
 		exists bool
 	}{
 		{"group removed", func(fsys *cgroup.FS, _ context.CancelFunc) error {
-			return os.RemoveAll(filepath.Join(fsys.Root, "g"))
+			// A rename is atomic, as the kernel's rmdir is; deleting the
+			// fake's files one by one could let a sample see half of them.
+			return os.Rename(filepath.Join(fsys.Root, "g"), filepath.Join(fsys.Root, ".removed"))
 		}, false},
 		{"no process left", func(fsys *cgroup.FS, _ context.CancelFunc) error {
 			return os.WriteFile(filepath.Join(fsys.Root, "g/cgroup.events"), []byte("populated 0\nfrozen 0\n"), 0o644)
