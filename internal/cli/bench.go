@@ -122,6 +122,10 @@ high-only (LOW memory.high=400M only), reference (the reference
 experiment's policy, on memcg_bpf_ops), structops (memqos's default policy
 on memcg_bpf_ops), cgroupfs (memqos's default policy on a stock kernel).
 
+--runtime podman runs every session as a podman container below its class
+group, replaying its trace with memqos trace replay --cgroup self; the rest
+of the bench is the same (docs/bench.md).
+
 --scenario picks the totals and speed of a named scenario (1, 2, 3, idle);
 --total-mb, --speed and --high-idle given explicitly override it. Defaults:
 scenario 1 with HIGH builtin:dask__dask-11628 and two LOW
