@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/daemon"
 	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/trace/replay"
@@ -51,7 +52,7 @@ type armRunner struct {
 	out     string
 	sc      Scenario
 	timeout time.Duration
-	worker  replayWorker
+	rt      sessionRuntime
 	log     *slog.Logger
 }
 
@@ -93,20 +94,34 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 		return err
 	}
 	defer func() { err = errors.Join(err, proc.RemoveGroup(root)) }()
+	sessions, err := ar.prepare(ctx, root, p, dir)
+	defer func() {
+		for _, ps := range sessions {
+			err = errors.Join(err, ps.release())
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	groups := make([]*cgroup.Group, len(sessions))
+	for i, ps := range sessions {
+		groups[i] = ps.group()
+		a.Members[i].Cgroup, a.Members[i].Container = groups[i].Name(), ps.container()
+	}
 	if p.strategy.RunsDaemon() {
 		rd, err := startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions))
 		if err != nil {
 			return err
 		}
-		defer func() { err = errors.Join(err, ar.stopDaemon(rd, root, p, dir, a)) }()
+		defer func() { err = errors.Join(err, ar.stopDaemon(rd, groups, p, dir, a)) }()
 	}
 	before, err := root.MemoryEvents()
 	if err != nil {
 		return err
 	}
-	tl := startTimeline(root, p.sessions)
+	tl := startTimeline(root, p.sessions, groups)
 	start := time.Now()
-	results := ar.replayAll(ctx, root, p)
+	results := ar.replayAll(ctx, p, sessions)
 	a.WallS = time.Since(start).Seconds()
 	a.Timeline = tl.stop()
 	after, err := root.MemoryEvents()
@@ -126,13 +141,47 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 	return errors.Join(errs...)
 }
 
+// prepare readies every session of p in its class group, through the
+// runtime, and sets the strategy's limits on the session's group. On error
+// it returns the sessions prepared so far, for the caller to release.
+func (ar *armRunner) prepare(ctx context.Context, root *cgroup.Group, p armPlan, dir string) ([]preparedSession, error) {
+	var out []preparedSession
+	for _, s := range p.sessions {
+		ps, err := ar.rt.prepare(ctx, root.Child(s.Class), s.Name, ar.spec(s, dir))
+		if err != nil {
+			return out, fmt.Errorf("session %s: %w", s.Name, err)
+		}
+		out = append(out, ps)
+		for knob, v := range s.limits {
+			if err := ps.group().SetLimit(knob, v); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// spec is how session s replays: the scenario's speed and base unless s
+// overrides them.
+func (ar *armRunner) spec(s *session, dir string) replaySpec {
+	sp := replaySpec{tr: s.tr, speed: ar.sc.Speed, base: ar.sc.BaseBytes, noTHP: !ar.sc.THP,
+		dir: dir, result: s.Name + ".json", log: ar.replayLog(s.Name)}
+	if s.speed != 0 {
+		sp.speed = s.speed
+	}
+	if s.noBase {
+		sp.base = 0
+	}
+	return sp
+}
+
 // stopDaemon reads the daemon's counters into a, stops it, and checks that
 // it restored every knob.
-func (ar *armRunner) stopDaemon(rd *runningDaemon, root *cgroup.Group, p armPlan, dir string, a *Arm) error {
+func (ar *armRunner) stopDaemon(rd *runningDaemon, groups []*cgroup.Group, p armPlan, dir string, a *Arm) error {
 	rep, text := rd.report()
 	err := rd.stop()
 	if err == nil {
-		err = restored(root, p)
+		err = restored(groups, p, rd.state)
 	}
 	rep.Restored = err == nil
 	if err != nil {
@@ -142,9 +191,9 @@ func (ar *armRunner) stopDaemon(rd *runningDaemon, root *cgroup.Group, p armPlan
 	return os.WriteFile(filepath.Join(dir, "metrics.txt"), text, 0o644)
 }
 
-// setupGroups creates the arm's parent with the scenario's limit, a group
-// per class, and a group per session with the strategy's limits. On error
-// it removes what it created.
+// setupGroups creates the arm's parent with the scenario's limit, and a
+// group per class, where the runtime puts the sessions. On error it
+// removes what it created.
 func (ar *armRunner) setupGroups(rel string, p armPlan) (root *cgroup.Group, err error) {
 	if root, err = ar.fsys.CreateEnabled(rel); err != nil {
 		return nil, err
@@ -166,23 +215,17 @@ func (ar *armRunner) setupGroups(rel string, p armPlan) (root *cgroup.Group, err
 		}
 	}
 	for _, s := range p.sessions {
-		g, err := ar.fsys.CreateEnabled(path.Join(rel, s.Class, s.Name))
-		if err != nil {
+		if _, err := ar.fsys.CreateEnabled(path.Join(rel, s.Class)); err != nil {
 			return root, err
-		}
-		for knob, v := range s.limits {
-			if err := g.SetLimit(knob, v); err != nil {
-				return root, err
-			}
 		}
 	}
 	return root, nil
 }
 
-// replayAll replays every session in its group, at once (or one after
-// the other when p.sequential); idle sessions hold their memory until the
-// others end. A session's result is nil only if its replay could not start.
-func (ar *armRunner) replayAll(ctx context.Context, root *cgroup.Group, p armPlan) []*replay.Result {
+// replayAll runs every prepared session, at once (or one after the other
+// when p.sequential); idle sessions hold their memory until the others
+// end. A session's result is nil only if its replay could not start.
+func (ar *armRunner) replayAll(ctx context.Context, p armPlan, sessions []preparedSession) []*replay.Result {
 	ctx, cancel := context.WithTimeout(ctx, ar.timeout)
 	defer cancel()
 	idleCtx, stopIdle := context.WithCancel(ctx)
@@ -190,19 +233,9 @@ func (ar *armRunner) replayAll(ctx context.Context, root *cgroup.Group, p armPla
 	results := make([]*replay.Result, len(p.sessions))
 	var busy, idle sync.WaitGroup
 	for i, s := range p.sessions {
-		g := root.Child(s.Class).Child(s.Name)
-		speed := ar.sc.Speed
-		if s.speed != 0 {
-			speed = s.speed
-		}
-		base := ar.sc.BaseBytes
-		if s.noBase {
-			base = 0
-		}
-		o := replay.Options{FS: ar.fsys, Trace: s.tr, Speed: speed, Base: base,
-			Group: g.Name(), NoTHP: !ar.sc.THP, Command: ar.worker, Log: ar.replayLog(s.Name)}
+		ps := sessions[i]
 		one := func(ctx context.Context) {
-			r, err := replay.Run(ctx, o)
+			r, err := ps.run(ctx)
 			if err != nil {
 				ar.log.Warn("replay did not start", "session", s.Name, "err", err)
 			}
@@ -211,7 +244,7 @@ func (ar *armRunner) replayAll(ctx context.Context, root *cgroup.Group, p armPla
 		switch {
 		case s.idle:
 			idle.Go(func() { one(idleCtx) })
-			waitFootprint(ctx, g, s.tr.Samples[0].Total+ar.sc.BaseBytes)
+			waitFootprint(ctx, ps.group(), s.tr.Samples[0].Total+ar.sc.BaseBytes)
 		case p.sequential:
 			one(ctx)
 		default:
@@ -246,11 +279,16 @@ func waitFootprint(ctx context.Context, g *cgroup.Group, want int64) {
 }
 
 // restored checks that no knob the daemon set outlived it: every session
-// has the limits the strategy gave it and no protection.
-func restored(root *cgroup.Group, p armPlan) error {
+// whose group still exists has the limits the strategy gave it and no
+// protection, and the daemon's state file lists no knob left changed. A
+// container's group goes with the container, and with it its knobs.
+func restored(groups []*cgroup.Group, p armPlan, state string) error {
 	var errs []error
-	for _, s := range p.sessions {
-		g := root.Child(s.Class).Child(s.Name)
+	for i, s := range p.sessions {
+		g := groups[i]
+		if !g.Exists() {
+			continue
+		}
 		for _, knob := range []string{cgroup.MemoryHigh, cgroup.MemoryLow, cgroup.MemoryMin} {
 			want := cgroup.Unlimited
 			if knob != cgroup.MemoryHigh {
@@ -260,12 +298,19 @@ func restored(root *cgroup.Group, p armPlan) error {
 				want = v
 			}
 			got, err := g.Limit(knob)
-			if err != nil {
+			if err != nil && g.Exists() {
 				errs = append(errs, err)
-			} else if got != want {
+			} else if err == nil && got != want {
 				errs = append(errs, fmt.Errorf("%s %s is %v after the daemon stopped, want %v", g.Name(), knob, got, want))
 			}
 		}
+	}
+	j, err := daemon.OpenJournal(state)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, e := range j.Entries() {
+		errs = append(errs, fmt.Errorf("the daemon's state file still lists %s %s (original %q) after it stopped", e.Cgroup, e.File, e.Original))
 	}
 	return errors.Join(errs...)
 }

@@ -37,11 +37,42 @@ type Options struct {
 	// is interrupted, and that is its result.
 	ArmTimeout time.Duration
 	// Worker returns the replay worker's command (memqos trace
-	// replay-worker ARGS).
+	// replay-worker ARGS), for the process runtime.
 	Worker func(args []string) *exec.Cmd
-	Log    *slog.Logger
+	// Runtime runs the sessions: processes (the default, "") or podman
+	// containers of the sandbox image Image, which must hold memqos.
+	Runtime Runtime
+	Image   string
+	Log     *slog.Logger
 	// Progress is told after each arm; nil ignores it.
 	Progress func(done, total int, a *Arm)
+}
+
+// runtime is o.Runtime, ProcessRuntime when not set.
+func (o *Options) runtime() Runtime {
+	if o.Runtime == "" {
+		return ProcessRuntime
+	}
+	return o.Runtime
+}
+
+// newArmRunner returns the runner of o's arms, with o's session runtime;
+// the caller closes the runtime.
+func newArmRunner(o Options, sc Scenario) (*armRunner, error) {
+	ar := &armRunner{fsys: o.FS, parent: o.Parent, out: o.Out, sc: sc, timeout: o.ArmTimeout, log: o.Log}
+	switch o.runtime() {
+	case ProcessRuntime:
+		ar.rt = &processRuntime{fsys: o.FS, worker: o.Worker}
+	case PodmanRuntime:
+		rt, err := newPodmanRuntime(o.FS, o.Image, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		ar.rt = rt
+	default:
+		return nil, fmt.Errorf("bench: unknown runtime %q", o.Runtime)
+	}
+	return ar, nil
 }
 
 // ErrOutNotEmpty means the results directory already holds something.
@@ -50,8 +81,10 @@ var ErrOutNotEmpty = errors.New("results directory is not empty")
 // check validates the options that do not depend on the kernel.
 func (o *Options) check() error {
 	switch {
-	case o.FS == nil || o.Worker == nil:
+	case o.FS == nil || (o.Worker == nil && o.runtime() == ProcessRuntime):
 		return errors.New("bench: no cgroup hierarchy or worker command")
+	case o.runtime() == PodmanRuntime && o.Image == "":
+		return errors.New("bench: the podman runtime needs a sandbox image")
 	case o.Runs < 1:
 		return fmt.Errorf("--runs %d: want at least 1", o.Runs)
 	case len(o.Strategies) == 0:
@@ -107,9 +140,18 @@ func loadTraces(refs ...[]string) (map[string]*trace.Trace, error) {
 
 // runArms runs every plan of every run, each run in its own shuffled
 // order, and writes the manifest before and after.
-func runArms(ctx context.Context, o Options, ar *armRunner, names []string, plan func(run int, name string) armPlan) error {
+func runArms(ctx context.Context, o Options, names []string, plan func(run int, name string) armPlan) (err error) {
+	ar, err := newArmRunner(o, o.Scenario)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, ar.rt.close()) }()
 	m := o.Manifest
 	m.Format, m.Scenario, m.Arms, m.Runs = ManifestFormat, o.Scenario, names, o.Runs
+	m.Runtime = o.runtime()
+	if m.Runtime == PodmanRuntime {
+		m.Image = o.Image
+	}
 	m.Started = time.Now().UTC().Format(time.RFC3339)
 	mpath := filepath.Join(o.Out, ManifestFile)
 	if err := writeJSON(mpath, m); err != nil {

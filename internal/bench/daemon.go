@@ -30,12 +30,15 @@ type runningDaemon struct {
 	cancel context.CancelFunc
 	done   chan error
 	log    *os.File
+	// state is its state file.
+	state string
 }
 
 // startDaemon writes the arm's configuration into dir, starts the daemon on
 // it, and waits until it governs members cgroups.
 func startDaemon(ctx context.Context, fsys *cgroup.FS, s Strategy, root, dir string, members int) (*runningDaemon, error) {
-	text := s.daemonConfig(root, filepath.Join(dir, "state.json"))
+	state := filepath.Join(dir, "state.json")
+	text := s.daemonConfig(root, state)
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -53,7 +56,7 @@ func startDaemon(ctx context.Context, fsys *cgroup.FS, s Strategy, root, dir str
 		return nil, fmt.Errorf("strategy %s: %w", s, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	rd := &runningDaemon{d: d, cancel: cancel, done: make(chan error, 1), log: logf}
+	rd := &runningDaemon{d: d, cancel: cancel, done: make(chan error, 1), log: logf, state: state}
 	go func() { rd.done <- d.Run(ctx) }()
 	deadline := time.Now().Add(governTimeout)
 	for governed(d.Status()) < members {

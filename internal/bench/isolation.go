@@ -34,14 +34,13 @@ func Isolation(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	ar := &armRunner{fsys: o.FS, parent: o.Parent, out: o.Out, sc: sc, timeout: o.ArmTimeout, worker: o.Worker, log: o.Log}
 	var names []string
 	for _, s := range o.Strategies {
 		names = append(names, string(s))
 	}
 	names = append(names, SoloHigh, SoloLow)
 	o.Manifest.Kind = KindIsolation
-	return runArms(ctx, o, ar, names, func(run int, name string) armPlan {
+	return runArms(ctx, o, names, func(run int, name string) armPlan {
 		return isolationPlan(sc, traces, run, name)
 	})
 }

@@ -48,9 +48,8 @@ func Overhead(ctx context.Context, o Options) error {
 		return err
 	}
 	micro := sawtooth(sc.MicroBytes, sc.MicroIterations)
-	ar := &armRunner{fsys: o.FS, parent: o.Parent, out: o.Out, sc: sc, timeout: o.ArmTimeout, worker: o.Worker, log: o.Log}
 	o.Manifest.Kind = KindOverhead
-	return runArms(ctx, o, ar, names, func(run int, name string) armPlan {
+	return runArms(ctx, o, names, func(run int, name string) armPlan {
 		return armPlan{name: name, run: run, strategy: Strategy(name), sequential: true, sessions: []*session{
 			{Member: Member{Name: "micro", Class: "low", Trace: micro.Name}, tr: micro, speed: MicroSpeed, noBase: true},
 			{Member: Member{Name: "trace", Class: "low", Trace: sc.Low[0]}, tr: traces[sc.Low[0]]},

@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -134,4 +136,128 @@ func checkArm(t *testing.T, a *LoadedArm, sc Scenario) {
 			t.Errorf("arm %s ran on backend %q; want %s", a.Name, a.Daemon.Backend, want)
 		}
 	}
+}
+
+// TestRealPodmanIsolation runs a short scenario 1 with every session in a
+// podman container (runtime podman): none and this kernel's default
+// daemon strategy, one run. It checks that the results are complete, that
+// each session ran in its container's group (CLASS/libpod-<id> below the
+// arm's class group) and the timeline followed it there, that the daemon
+// governed exactly the containers (not podman's conmon group), that it
+// restored its knobs, and that no container or group is left.
+func TestRealPodmanIsolation(t *testing.T) {
+	testutil.Require(t, testutil.Root, testutil.CgroupV2)
+	image := testutil.SandboxImage(t)
+	probe := (&kernel.Host{}).Probe()
+	strategy := CgroupFS
+	if probe.MemcgOps.OK {
+		strategy = StructOps
+	}
+	parent := testutil.ParentCgroup(t)
+	fsys, err := cgroup.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := Scenario{Name: "1", TotalBytes: 1100e6, Speed: 100, BaseBytes: 100e6,
+		High: []string{"builtin:dask__dask-11628"}, Low: []string{"builtin:sigmavirus24__github3.py-673", "builtin:sigmavirus24__github3.py-673"}}
+	out := filepath.Join(t.TempDir(), "results")
+	o := Options{FS: fsys, Parent: strings.TrimPrefix(parent.Name(), "/") + "/bench", Out: out, Scenario: sc,
+		Strategies: []Strategy{None, strategy}, Runs: 1, Seed: 3, ArmTimeout: 5 * time.Minute,
+		Runtime: PodmanRuntime, Image: image,
+		Log:      slog.New(slog.NewTextHandler(testutil.LogWriter(t), nil)),
+		Manifest: Manifest{Version: "test", Kernel: probe.Kernel},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := Isolation(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.Manifest; m.Runtime != PodmanRuntime || m.Image != image || m.Finished == "" || len(res.Arms) != 4 {
+		t.Fatalf("manifest %+v with %d arms; want runtime podman, image %s, 4 arms", m, len(res.Arms), image)
+	}
+	for _, a := range res.Arms {
+		checkPodmanArm(t, filepath.Join(out, RunsDir, fmt.Sprint(a.Run), a.Name), a, "/"+o.Parent)
+	}
+	if kids, err := fsys.Group(o.Parent).Children(); err != nil || len(kids) > 0 {
+		t.Errorf("groups left below %s: %v (%v)", o.Parent, kids, err)
+	}
+	left, err := exec.Command("podman", "ps", "--all", "--quiet", "--filter", "name=memqos-bench-").CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(left))) > 0 {
+		t.Errorf("containers left: %q (%v)", left, err)
+	}
+}
+
+// checkPodmanArm checks one arm of TestRealPodmanIsolation.
+func checkPodmanArm(t *testing.T, dir string, a *LoadedArm, parent string) {
+	t.Helper()
+	if a.Error != "" {
+		t.Errorf("arm %s: %s", a.Name, a.Error)
+	}
+	if len(a.Replays) != len(a.Members) {
+		t.Errorf("arm %s: %d results for %d members", a.Name, len(a.Replays), len(a.Members))
+	}
+	var cgroups []string
+	for i, m := range a.Members {
+		want := fmt.Sprintf("%s/r%d-%s/%s/libpod-%s", parent, a.Run, a.Name, m.Class, m.Container)
+		if len(m.Container) != 64 || m.Cgroup != want {
+			t.Errorf("%s/%s ran in %q, container %q; want %s", a.Name, m.Name, m.Cgroup, m.Container, want)
+		}
+		cgroups = append(cgroups, m.Cgroup)
+		var peak uint64
+		for _, row := range a.Timeline.Samples {
+			peak = max(peak, row[i])
+		}
+		r := a.Replays[m.Name]
+		if r != nil {
+			t.Logf("%s/%s: %s wall %.2fs fidelity %.2f, cgroup peak %d, timeline peak %d", a.Name, m.Name, r.Status, r.WallS, r.Fidelity, r.CgroupPeakBytes, peak)
+		}
+		// The base alone is 100 MB: a timeline that missed the container's
+		// group would read 0.
+		if peak < 100e6 {
+			t.Errorf("%s/%s: the timeline's peak is %d bytes; it did not follow the container", a.Name, m.Name, peak)
+		}
+		if r != nil && (a.Name == string(StructOps) || a.Name == string(CgroupFS)) && r.Status != replay.Completed {
+			t.Errorf("%s/%s: %s; memqos keeps every session", a.Name, m.Name, r.Status)
+		}
+	}
+	if !Strategy(a.Name).RunsDaemon() {
+		if a.Daemon != nil {
+			t.Errorf("arm %s: daemon report %+v", a.Name, a.Daemon)
+		}
+		return
+	}
+	if a.Daemon == nil || !a.Daemon.Restored || a.Daemon.Error != "" {
+		t.Errorf("arm %s: daemon %+v; want its knobs restored", a.Name, a.Daemon)
+	}
+	added := daemonMembers(t, filepath.Join(dir, "daemon.log"))
+	slices.Sort(added)
+	slices.Sort(cgroups)
+	if !slices.Equal(added, cgroups) {
+		t.Errorf("arm %s: the daemon governed %q; want the containers %q", a.Name, added, cgroups)
+	}
+}
+
+// daemonMembers returns the cgroups the daemon's log says it added as
+// members.
+func daemonMembers(t *testing.T, log string) []string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct{ Msg, Event, Cgroup string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%s: %v", log, err)
+		}
+		if e.Msg == "member" && e.Event == "added" {
+			out = append(out, e.Cgroup)
+		}
+	}
+	return out
 }

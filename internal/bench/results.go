@@ -52,6 +52,11 @@ type Manifest struct {
 	// report, as memqos probe --json prints it.
 	Kernel string          `json:"kernel"`
 	Probe  json.RawMessage `json:"probe,omitempty"`
+	// Runtime is how the sessions ran: "process" or "podman" (empty in
+	// results from before there was a choice: processes). Image is the
+	// podman runtime's sandbox image.
+	Runtime Runtime `json:"runtime,omitempty"`
+	Image   string  `json:"image,omitempty"`
 	// Scenario is the isolation scenario (isolation), or the overhead
 	// workload (overhead).
 	Scenario Scenario `json:"scenario"`
@@ -130,11 +135,15 @@ type Arm struct {
 
 // Member is one session of an arm.
 type Member struct {
-	// Name is "high-0", "low-1": its class and index; the cgroup is
-	// CLASS/NAME below the arm's parent.
+	// Name is "high-0", "low-1": its class and index.
 	Name  string `json:"name"`
 	Class string `json:"class"` // "high" or "low"
 	Trace string `json:"trace"`
+	// Cgroup is the session's group, relative to the cgroup mount: CLASS/NAME
+	// below the arm's parent for a process, CLASS/libpod-<id> for a podman
+	// container. Container is the container's id (podman runtime).
+	Cgroup    string `json:"cgroup,omitempty"`
+	Container string `json:"container,omitempty"`
 	// Result is the replay result file, relative to the arm's directory.
 	Result string `json:"result"`
 	// Limits are the knobs the strategy set on the session's group before

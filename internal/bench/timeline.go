@@ -18,12 +18,14 @@ type timeline struct {
 	wg    sync.WaitGroup
 }
 
-func startTimeline(root *cgroup.Group, sessions []*session) *timeline {
+// startTimeline samples each session's group (groups[i] is sessions[i]'s)
+// and the parent root.
+func startTimeline(root *cgroup.Group, sessions []*session, sessionGroups []*cgroup.Group) *timeline {
 	tl := &timeline{t: Timeline{IntervalS: TimelineInterval.Seconds()}, stopC: make(chan struct{})}
 	groups := make([]*cgroup.Group, 0, len(sessions)+1)
-	for _, s := range sessions {
+	for i, s := range sessions {
 		tl.t.Members = append(tl.t.Members, s.Name)
-		groups = append(groups, root.Child(s.Class).Child(s.Name))
+		groups = append(groups, sessionGroups[i])
 	}
 	tl.t.Members = append(tl.t.Members, "parent")
 	groups = append(groups, root)

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os/exec"
 	"time"
 
 	"github.com/memqos/memqos/internal/bench"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/kernel"
+	"github.com/memqos/memqos/internal/podman"
+	"github.com/memqos/memqos/internal/vm"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -39,6 +42,7 @@ type benchFlags struct {
 	seed       uint64
 	armTimeout time.Duration
 	parent     string
+	runtime    string
 	vm         benchVMFlags
 }
 
@@ -52,22 +56,30 @@ func (f *benchFlags) register(fs *pflag.FlagSet, runs int, strategies string) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the arms' order in each run")
 	fs.DurationVar(&f.armTimeout, "arm-timeout", 15*time.Minute, "interrupt an arm's replays after this long")
 	fs.StringVar(&f.parent, "cgroup", "memqos-bench", "the bench's cgroup, relative to the cgroup2 mount; each arm runs in a fresh group below it")
+	fs.StringVar(&f.runtime, "runtime", string(bench.ProcessRuntime), `how sessions run: "process", or "podman": each in a container of a sandbox image built from this memqos (needs podman; with --vm, the guest boots a Debian rootfs with podman)`)
 	f.vm.register(fs)
 	_ = cobra.MarkFlagRequired(fs, "out")
 }
 
 // run completes sc with the flags both benches share, and runs the bench
 // kind here, or in a guest with --vm.
-func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.Scenario, bench func(context.Context, bench.Options) error, daemonOnly bool) error {
+func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.Scenario, runFn func(context.Context, bench.Options) error, daemonOnly bool) error {
 	base, err := baseBytes(f.baseMB)
 	if err != nil {
 		return err
 	}
 	sc.Speed, sc.BaseBytes, sc.THP = f.speed, base, f.thp
+	rt, err := bench.ParseRuntime(f.runtime)
+	if err != nil {
+		return err
+	}
 	if f.vm.kernel != "" {
 		return runBenchVM(cmd, g, f, kind, sc)
 	}
-	return runBench(cmd, g, f, sc, bench, daemonOnly)
+	if _, err := exec.LookPath(podman.Binary); err != nil && rt == bench.PodmanRuntime {
+		return fmt.Errorf("--runtime podman needs podman (%w); in a guest use --vm KERNEL, which then boots a Debian rootfs with podman", err)
+	}
+	return runBench(cmd, g, f, sc, runFn, daemonOnly)
 }
 
 // scenarioPreset is a named isolation scenario: the reference study's
@@ -109,6 +121,10 @@ Strategies: none (no isolation), static (memory.max = total/N each),
 high-only (LOW memory.high=400M only), reference (the reference
 experiment's policy, on memcg_bpf_ops), structops (memqos's default policy
 on memcg_bpf_ops), cgroupfs (memqos's default policy on a stock kernel).
+
+--runtime podman runs every session as a podman container below its class
+group, replaying its trace with memqos trace replay --cgroup self; the rest
+of the bench is the same (docs/bench.md).
 
 --scenario picks the totals and speed of a named scenario (1, 2, 3, idle);
 --total-mb, --speed and --high-idle given explicitly override it. Defaults:
@@ -208,12 +224,16 @@ func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, 
 	if err != nil {
 		return err
 	}
+	rt, image, err := benchRuntime(cmd.Context(), f.runtime)
+	if err != nil {
+		return err
+	}
 	pj, _ := json.Marshal(probe)
 	version, commit := buildInfo()
 	prog := newBenchProgress(g.stderr, f.vm.lines)
 	o := bench.Options{
 		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Runs: f.runs,
-		Seed: f.seed, ArmTimeout: f.armTimeout, Worker: worker, Log: g.logger(), Progress: prog.arm,
+		Seed: f.seed, ArmTimeout: f.armTimeout, Worker: worker, Runtime: rt, Image: image, Log: g.logger(), Progress: prog.arm,
 		Manifest: bench.Manifest{Version: version, Commit: commit, Kernel: probe.Kernel, Probe: pj},
 	}
 	err = run(cmd.Context(), o)
@@ -222,6 +242,24 @@ func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, 
 		return err
 	}
 	return printBenchSummary(g.stdout, g.stderr, f.out)
+}
+
+// benchRuntime reads --runtime; for podman (which run has found) it
+// builds the sandbox image the sessions run in, from this memqos binary,
+// and returns its name.
+func benchRuntime(ctx context.Context, flag string) (bench.Runtime, string, error) {
+	rt, err := bench.ParseRuntime(flag)
+	if err != nil || rt != bench.PodmanRuntime {
+		return rt, "", err
+	}
+	busybox := defaultBusybox
+	if vm.CheckStatic(busybox) != nil {
+		busybox = "" // the sessions need only memqos
+	}
+	if err := buildSandboxImage(ctx, podman.DefaultImage, busybox); err != nil {
+		return "", "", fmt.Errorf("--runtime podman: %w", err)
+	}
+	return rt, podman.DefaultImage, nil
 }
 
 // benchStrategies reads --strategies; "daemon" means every daemon

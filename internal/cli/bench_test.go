@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/memqos/memqos/internal/bench"
+	"github.com/memqos/memqos/internal/podman"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/vm"
 	"github.com/spf13/cobra"
@@ -17,6 +18,8 @@ import (
 // with a clear message and exit status 125, before anything runs, and a
 // results directory that holds something is left as it was.
 func TestBenchRejects(t *testing.T) {
+	defer func(b string) { podman.Binary = b }(podman.Binary)
+	podman.Binary = "/nonexistent/podman"
 	full := t.TempDir()
 	old := filepath.Join(full, "old.json")
 	if err := os.WriteFile(old, []byte("{}"), 0o644); err != nil {
@@ -37,6 +40,8 @@ func TestBenchRejects(t *testing.T) {
 		{[]string{"bench", "isolation", "-o", full, "--vm", "debian-cloud"}, "results directory is not empty"},
 		{[]string{"bench", "isolation", "-o", fresh, "--vm", "debian-cloud", "--low", "/nonexistent/trace.json"}, "--low: stat /nonexistent/trace.json"},
 		{[]string{"report", t.TempDir()}, "not a memqos bench results directory"},
+		{[]string{"bench", "isolation", "-o", fresh, "--runtime", "docker"}, `--runtime "docker": want process or podman`},
+		{[]string{"bench", "isolation", "-o", fresh, "--runtime", "podman"}, "--runtime podman needs podman"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		if code != exitMemqos || !strings.Contains(stderr, tc.want) {
@@ -61,7 +66,7 @@ func TestGuestBenchArgs(t *testing.T) {
 	}
 	cmd := newBenchIsolationCmd(&globals{})
 	cmd.RunE = func(*cobra.Command, []string) error { return nil }
-	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10"})
+	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +75,7 @@ func TestGuestBenchArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "memqos bench isolation --out /out/results --no-summary --progress-lines --high=builtin:dask__dask-11628 " +
-		"--low=/work/traces/0-my trace.json --low=builtin:b --runs=3 --speed=10"
+		"--low=/work/traces/0-my trace.json --low=builtin:b --runs=3 --runtime=podman --speed=10"
 	if got := strings.Join(argv, " "); got != want {
 		t.Errorf("guest command\n%s\nwant\n%s", got, want)
 	}
@@ -120,12 +125,14 @@ func TestRealBenchCLI(t *testing.T) {
 // flag or preset set it.
 func TestGuestMemory(t *testing.T) {
 	for _, tc := range []struct {
-		asked int
-		total int64
-		want  int
-	}{{0, 1100e6, 2073}, {0, 2560e6, 3465}, {0, 0, 2048}, {4096, 2560e6, 4096}} {
-		if got := guestMemMiB(tc.asked, bench.Scenario{TotalBytes: tc.total}); got != tc.want {
-			t.Errorf("asked %d, limit %d: %d MiB; want %d", tc.asked, tc.total, got, tc.want)
+		asked  int
+		total  int64
+		want   int
+		podman bool
+	}{{0, 1100e6, 2073, false}, {0, 2560e6, 3465, false}, {0, 0, 2048, false}, {4096, 2560e6, 4096, false},
+		{0, 1100e6, 2585, true}, {4096, 1100e6, 4096, true}} {
+		if got := guestMemMiB(tc.asked, bench.Scenario{TotalBytes: tc.total}, tc.podman); got != tc.want {
+			t.Errorf("asked %d, limit %d, podman %v: %d MiB; want %d", tc.asked, tc.total, tc.podman, got, tc.want)
 		}
 	}
 }

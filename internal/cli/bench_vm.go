@@ -64,9 +64,15 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string, sc b
 		return err
 	}
 	cfg.Files = puts
-	cfg.MemoryMB = guestMemMiB(f.vm.memMiB, sc)
+	podmanRuntime := f.runtime == string(bench.PodmanRuntime)
+	cfg.MemoryMB = guestMemMiB(f.vm.memMiB, sc, podmanRuntime)
 	if err := prepareVMConfig(cmd.Context(), &cfg, nil); err != nil {
 		return err
+	}
+	if podmanRuntime {
+		if cfg.Rootfs, err = buildRootfs(cmd.Context(), guestRootfs, g.stderr); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(f.out)), ".memqos-bench-vm-")
 	if err != nil {
@@ -98,13 +104,26 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string, sc b
 	return printBenchSummary(g.stdout, g.stderr, f.out)
 }
 
+// guestRootfs is the rootfs a guest boots for --runtime podman.
+const guestRootfs = "debian"
+
+// podmanGuestMiB is the guest memory podman needs on top: its commands,
+// conmon for each running container, and the containers' storage layers
+// in page cache.
+const podmanGuestMiB = 512
+
 // guestMemMiB is the guest's memory: as asked, or the scenario's limit
-// plus 1 GiB for the guest itself, at least 2 GiB.
-func guestMemMiB(asked int, sc bench.Scenario) int {
+// plus 1 GiB for the guest itself (and podmanGuestMiB with podman), at
+// least 2 GiB.
+func guestMemMiB(asked int, sc bench.Scenario, podman bool) int {
 	if asked > 0 {
 		return asked
 	}
-	return max(2048, int(sc.TotalBytes>>20)+1024)
+	extra := 1024
+	if podman {
+		extra += podmanGuestMiB
+	}
+	return max(2048, int(sc.TotalBytes>>20)+extra)
 }
 
 // guestBenchArgs rebuilds the bench command for the guest from the flags

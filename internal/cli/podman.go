@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -38,26 +39,35 @@ its image.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			self, err := os.Executable()
-			if err != nil {
-				return fmt.Errorf("locate the memqos binary: %w", err)
-			}
-			files := podman.ImageFiles{Memqos: self, Busybox: busybox}
-			for _, bin := range []string{files.Memqos, files.Busybox} {
-				if bin == "" {
-					continue
-				}
-				if err := vm.CheckStatic(bin); err != nil {
-					return fmt.Errorf("the image has no libraries: %w", err)
-				}
-			}
-			if err := podman.BuildImage(cmd.Context(), name, files); err != nil {
+			if err := buildSandboxImage(cmd.Context(), name, busybox); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(g.stdout, name)
+			_, err := fmt.Fprintln(g.stdout, name)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&busybox, "busybox", "/bin/busybox", `static busybox to install as the image's shell and tools ("" for none; apt install busybox-static)`)
+	cmd.Flags().StringVar(&busybox, "busybox", defaultBusybox, `static busybox to install as the image's shell and tools ("" for none; apt install busybox-static)`)
 	return cmd
+}
+
+// defaultBusybox is where Debian's busybox-static installs busybox.
+const defaultBusybox = "/bin/busybox"
+
+// buildSandboxImage builds the sandbox image name from this memqos binary
+// and, unless busybox is "", a static busybox.
+func buildSandboxImage(ctx context.Context, name, busybox string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locate the memqos binary: %w", err)
+	}
+	files := podman.ImageFiles{Memqos: self, Busybox: busybox}
+	for _, bin := range []string{files.Memqos, files.Busybox} {
+		if bin == "" {
+			continue
+		}
+		if err := vm.CheckStatic(bin); err != nil {
+			return fmt.Errorf("the image has no libraries: %w", err)
+		}
+	}
+	return podman.BuildImage(ctx, name, files)
 }

@@ -174,6 +174,7 @@ func isolation(t *testing.T, highIdle bool) *bench.Results {
 func overhead(t *testing.T) *bench.Results {
 	m := bench.Manifest{Format: bench.ManifestFormat, Kind: bench.KindOverhead,
 		Version: "v0.1.0", Commit: "abc1234", Kernel: "7.1.5-memcg-v7",
+		Runtime: bench.PodmanRuntime, Image: "localhost/memqos-sandbox",
 		Scenario: bench.Scenario{Name: "overhead", TotalBytes: 2_000_000_000, Speed: 50, BaseBytes: 100_000_000,
 			High: []string{"builtin:claude"}, MicroBytes: mb10, MicroIterations: 4},
 		Arms: []string{"none", "structops"}, Runs: 3, Started: "2026-01-01T00:00:00Z"}

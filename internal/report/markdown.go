@@ -54,6 +54,7 @@ func (md *mdWriter) header(r *bench.Results, s *Summary) {
 		md.item("LOW traces", list(sc.Low))
 	}
 	md.item("kernel", orNA(m.Kernel))
+	md.item("sessions", runtime(m))
 	md.item("memqos", fmt.Sprintf("%s (commit %s)", orNA(m.Version), orNA(m.Commit)))
 	md.item("runs", fmt.Sprintf("%d planned, %d with results; %s to %s", m.Runs, len(s.Runs), orNA(m.Started), orNA(m.Finished)))
 	md.item("arms", list(m.Arms))
@@ -66,6 +67,18 @@ func (md *mdWriter) header(r *bench.Results, s *Summary) {
 	md.f("\nEvery ± is the half-width of a 95 %% confidence interval over runs (Student's t); " +
 		"n/a means no data, or one value only for an interval. The metrics are defined in the " +
 		"documentation of package internal/report.\n")
+}
+
+// runtime says how the sessions ran; results from before the choice
+// existed ran them as processes.
+func runtime(m bench.Manifest) string {
+	switch m.Runtime {
+	case bench.PodmanRuntime:
+		return fmt.Sprintf("podman containers (runtime podman, image %s)", orNA(m.Image))
+	case bench.ProcessRuntime, "":
+		return "processes (runtime process)"
+	}
+	return "runtime " + string(m.Runtime)
 }
 
 func scenario(sc bench.Scenario) string {
