@@ -444,20 +444,7 @@ func throttled(t *testing.T, state string, low *cgroup.Group, since time.Time) b
 	if err != nil || st.Updated.Before(since) || knob(t, low, "cpu.weight") != "50" {
 		return false
 	}
-	for _, c := range st.Classes {
-		if c.Name != "low" {
-			continue
-		}
-		if c.Delay != "" {
-			return true
-		}
-		for _, m := range c.Members {
-			if m.High != nil {
-				return true
-			}
-		}
-	}
-	return false
+	return lowSlowed(st)
 }
 
 // fetchStatus asks the daemon on sock for its status.
