@@ -358,25 +358,6 @@ func TestRealPodmanContainers(t *testing.T) {
 	}
 }
 
-// lowSlowed reports whether the status shows the LOW class delayed, or a
-// LOW member's memory.high lowered.
-func lowSlowed(st Status) bool {
-	for _, c := range st.Classes {
-		if c.Name != "low" {
-			continue
-		}
-		if c.Delay != "" {
-			return true
-		}
-		for _, m := range c.Members {
-			if m.High != nil {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func sortedNames(gs ...*cgroup.Group) []string {
 	var names []string
 	for _, g := range gs {

@@ -447,6 +447,25 @@ func throttled(t *testing.T, state string, low *cgroup.Group, since time.Time) b
 	return lowSlowed(st)
 }
 
+// lowSlowed reports whether the status shows the LOW class delayed, or a
+// LOW member's memory.high lowered.
+func lowSlowed(st Status) bool {
+	for _, c := range st.Classes {
+		if c.Name != "low" {
+			continue
+		}
+		if c.Delay != "" {
+			return true
+		}
+		for _, m := range c.Members {
+			if m.High != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // fetchStatus asks the daemon on sock for its status.
 func fetchStatus(sock string) (Status, error) {
 	st, _, err := FetchStatus(context.Background(), sock)
