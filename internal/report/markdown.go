@@ -234,7 +234,7 @@ func (md *mdWriter) failures(s *Summary) {
 	if len(s.Failures) == 0 {
 		return
 	}
-	md.f("\n## Failures\n\n%d problems; their arms' missing values are left out of the numbers above.\n\n", len(s.Failures))
+	md.f("\n## Failures\n\n%s; their arms' missing values are left out of the numbers above.\n\n", count(len(s.Failures), "problem"))
 	md.row("run", "arm", "member", "problem")
 	md.row("---:", "---", "---", "---")
 	for _, f := range s.Failures {

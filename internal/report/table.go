@@ -24,7 +24,7 @@ func SummaryTable(w io.Writer, s *Summary) error {
 		return err
 	}
 	if n := len(s.Failures); n > 0 {
-		_, err := fmt.Fprintf(w, "%d failures: see the report\n", n)
+		_, err := fmt.Fprintf(w, "%s: see the report\n", count(n, "failure"))
 		return err
 	}
 	return nil
@@ -70,4 +70,12 @@ func p95ms(l Latency) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f ms", l.P95/1000)
+}
+
+// count returns "1 thing" or "N things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
