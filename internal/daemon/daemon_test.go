@@ -456,3 +456,54 @@ func TestReservationKept(t *testing.T) {
 		t.Errorf("memory.low %s after stop; want the original 600 MiB", got)
 	}
 }
+
+// TestOutsideChangeReasserted has a container runtime write a member's
+// memory.max after memqos governed it (as crun applies podman's --memory
+// after the group exists): the class's memory_max is written again, and
+// the runtime's value is the one restored when the daemon stops.
+func TestOutsideChangeReasserted(t *testing.T) {
+	fsys := contendedTree(t)
+	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "cpu_weight: 50}", "cpu_weight: 50, memory_max: 300MiB}", 1) +
+		"state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "max")
+	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), Machine: 4 << 30, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(d)
+	waitFor(t, "the class's memory_max", func() bool { return read(t, fsys, "memqos/low/b/memory.max") == itoa(300<<20) })
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), itoa(500<<20))
+	waitFor(t, "the class's memory_max written again", func() bool { return read(t, fsys, "memqos/low/b/memory.max") == itoa(300<<20) })
+	if e, ok := d.knobs.journal.Lookup("/memqos/low/b", "memory.max"); !ok || e.Original != itoa(500<<20) {
+		t.Errorf("journal entry %+v, %v; want the outside value %d as the original", e, ok, 500<<20)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, fsys, "memqos/low/b/memory.max"); got != itoa(500<<20) {
+		t.Errorf("memory.max %s after stop; want the outside value %d", got, 500<<20)
+	}
+}
+
+func TestSameKnob(t *testing.T) {
+	page := os.Getpagesize()
+	for _, tc := range []struct {
+		file, cur, want string
+		same            bool
+	}{
+		{"memory.max", "314572800", "314572800", true},
+		{"memory.max", strconv.Itoa(page), strconv.Itoa(page + 100), true}, // rounded down to a page
+		{"memory.max", "max", "314572800", false},
+		{"memory.max", "524288000", "314572800", false},
+		{"cpu.weight", "50", "50", true},
+		{"cpu.weight", "100", "50", false},
+		{"io.weight", "default 50", "default 50", true},
+	} {
+		if got := sameKnob(tc.file, tc.cur, tc.want); got != tc.same {
+			t.Errorf("sameKnob(%s, %q, %q) = %v; want %v", tc.file, tc.cur, tc.want, got, tc.same)
+		}
+	}
+}

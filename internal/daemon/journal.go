@@ -91,6 +91,25 @@ func (j *Journal) Lookup(cgroup, file string) (Entry, bool) {
 	return e, ok
 }
 
+// Update replaces the recorded original of a knob that something outside
+// memqos changed while memqos held it: the outside value is the one to
+// restore. It syncs the state file before it returns.
+func (j *Journal) Update(e Entry) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	old, had := j.entries[e.key()]
+	j.entries[e.key()] = e
+	if err := j.save(); err != nil {
+		if had {
+			j.entries[e.key()] = old
+		} else {
+			delete(j.entries, e.key())
+		}
+		return err
+	}
+	return nil
+}
+
 // Forget drops a knob once it is restored, or once its cgroup is gone.
 func (j *Journal) Forget(cgroup, file string) error {
 	j.mu.Lock()

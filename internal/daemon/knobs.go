@@ -60,6 +60,25 @@ func originalValue(file, s string) string {
 	return s
 }
 
+// reassert writes value to cg's file again after something outside memqos
+// set it to outside, which becomes the original to restore.
+func (k *knobs) reassert(cg, file, value, outside, reason string) error {
+	k.log.Info("decision", "action", "reassert", "cgroup", cg, "file", file, "value", value, "outside_value", outside, "reason", reason, "dry_run", k.dry)
+	if k.dry {
+		return nil
+	}
+	if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: outside}); err != nil {
+		return err
+	}
+	if err := k.fs.Group(cg).Set(file, value); err != nil {
+		return err
+	}
+	if k.writes != nil {
+		k.writes(cg, file)
+	}
+	return nil
+}
+
 // restore writes back the original of cg's file, if memqos changed it,
 // and forgets it. A cgroup that is gone has nothing to restore.
 func (k *knobs) restore(cg, file, reason string) error {

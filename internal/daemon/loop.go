@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -55,7 +56,7 @@ func (d *Daemon) addMember(p string, c *config.Class) error {
 		return err
 	}
 	m := &member{path: p, class: c, group: g, id: id, added: time.Now()}
-	if err := d.staticKnobs(m); err != nil {
+	if err := d.setStatic(m); err != nil {
 		d.knobs.forgetCgroup(p)
 		return err
 	}
@@ -68,26 +69,84 @@ func (d *Daemon) addMember(p string, c *config.Class) error {
 	return nil
 }
 
-// staticKnobs writes the knobs a member keeps while it is governed.
-func (d *Daemon) staticKnobs(m *member) error {
-	c := m.class
-	set := func(file, value string) error {
-		return d.knobs.set(m.path, file, value, "class "+c.Name+" static setting")
-	}
-	var errs []error
+// staticKnob is a knob a member keeps while it is governed.
+type staticKnob struct {
+	file, value string
+	// held: memqos writes the value again if something else changes it
+	// (see reassert). memory.high is not held: the LOW cap moves it.
+	held bool
+}
+
+// staticKnobs returns the knobs members of c keep while governed.
+func staticKnobs(c *config.Class) []staticKnob {
+	var ks []staticKnob
 	if c.CPUWeight > 0 {
-		errs = append(errs, set("cpu.weight", strconv.FormatUint(c.CPUWeight, 10)))
+		ks = append(ks, staticKnob{"cpu.weight", strconv.FormatUint(c.CPUWeight, 10), true})
 	}
 	if c.IOWeight > 0 {
-		errs = append(errs, set("io.weight", "default "+strconv.FormatUint(c.IOWeight, 10)))
+		ks = append(ks, staticKnob{"io.weight", "default " + strconv.FormatUint(c.IOWeight, 10), true})
 	}
 	if c.MemoryMax.Bytes > 0 {
-		errs = append(errs, set(cgroup.MemoryMax, strconv.FormatUint(c.MemoryMax.Bytes, 10)))
+		ks = append(ks, staticKnob{cgroup.MemoryMax, strconv.FormatUint(c.MemoryMax.Bytes, 10), true})
 	}
 	if c.MemoryHigh.Bytes > 0 {
-		errs = append(errs, set(cgroup.MemoryHigh, strconv.FormatUint(c.MemoryHigh.Bytes, 10)))
+		ks = append(ks, staticKnob{cgroup.MemoryHigh, strconv.FormatUint(c.MemoryHigh.Bytes, 10), false})
+	}
+	return ks
+}
+
+// setStatic writes the knobs a member keeps while it is governed.
+func (d *Daemon) setStatic(m *member) error {
+	var errs []error
+	for _, k := range staticKnobs(m.class) {
+		errs = append(errs, d.knobs.set(m.path, k.file, k.value, "class "+m.class.Name+" static setting"))
 	}
 	return errors.Join(errs...)
+}
+
+// reassert writes again each held static knob of each member that
+// something outside memqos changed: a container runtime that applies a
+// container's limits after memqos governed its new group (crun writing
+// podman's --memory), or podman update. The class's setting wins while
+// the cgroup is a member; the outside value becomes the one restored when
+// it stops being one.
+func (d *Daemon) reassert() {
+	if d.knobs.dry {
+		return // nothing was written, so nothing is held
+	}
+	for _, m := range d.members {
+		for _, k := range staticKnobs(m.class) {
+			if !k.held {
+				continue
+			}
+			cur, err := m.group.ReadString(k.file)
+			if err != nil {
+				continue // the member is going; the next scan drops it
+			}
+			cur = originalValue(k.file, cur)
+			if sameKnob(k.file, cur, k.value) {
+				continue
+			}
+			if err := d.knobs.reassert(m.path, k.file, k.value, cur, "class "+m.class.Name+" static setting, changed from outside"); err != nil {
+				d.log.Error("reassert static knob", "cgroup", m.path, "file", k.file, "err", err)
+			}
+		}
+	}
+}
+
+// sameKnob reports whether file, read as cur, holds what writing want
+// gave: the kernel rounds memory sizes down to whole pages.
+func sameKnob(file, cur, want string) bool {
+	if cur == want {
+		return true
+	}
+	if file != cgroup.MemoryMax {
+		return false
+	}
+	c, err1 := strconv.ParseUint(cur, 10, 64)
+	w, err2 := strconv.ParseUint(want, 10, 64)
+	page := uint64(os.Getpagesize())
+	return err1 == nil && err2 == nil && c == w/page*page
 }
 
 // dropMember stops governing m and restores its knobs (or forgets them,
@@ -111,6 +170,7 @@ func (d *Daemon) dropMember(m *member, why string) {
 
 // tick takes a snapshot, decides, and carries out the plan.
 func (d *Daemon) tick() policy.Plan {
+	d.reassert()
 	s := d.snapshot()
 	plan := d.engine.Decide(s)
 	d.carryOut(plan)

@@ -35,7 +35,7 @@ state: %s
 detector: {source: auto, threshold: 50, stall: 10ms, window: 1s, hold: 1s, headroom: 200MiB}
 classes:
   - {name: high, priority: high, protect: low}
-  - {name: low, priority: low, floor: 16MiB, step: 64MiB, delay: 50ms, cpu_weight: 50, escalation: {after: 10m, action: none}}
+  - {name: low, priority: low, floor: 16MiB, step: 64MiB, delay: 50ms, cpu_weight: 50, escalation: {after: 10m, action: none}%s}
 metrics: {listen: "%s"}
 `
 
@@ -54,7 +54,9 @@ type podmanScenario struct {
 	containers []string
 }
 
-func newPodmanScenario(t *testing.T, listen string) *podmanScenario {
+// newPodmanScenario starts the daemon with metrics on listen; lowExtra
+// adds fields to the LOW class (", memory_max: 300MiB").
+func newPodmanScenario(t *testing.T, listen, lowExtra string) *podmanScenario {
 	t.Helper()
 	testutil.Require(t, testutil.Root, testutil.CgroupV2)
 	image := testutil.SandboxImage(t)
@@ -72,7 +74,7 @@ func newPodmanScenario(t *testing.T, listen string) *podmanScenario {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "memqos.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Name(), s.state, listen)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Name(), s.state, lowExtra, listen)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.daemon = exec.Command(testutil.Memqos(t), "daemon", "--config", cfg)
@@ -125,11 +127,18 @@ func podmanCmd(t *testing.T, args ...string) string {
 // sandbox image, and returns its cgroup.
 func (s *podmanScenario) run(t *testing.T, class, name string, args ...string) *cgroup.Group {
 	t.Helper()
+	return s.runWith(t, class, name, nil, args...)
+}
+
+// runWith is run with more podman run options, opts.
+func (s *podmanScenario) runWith(t *testing.T, class, name string, opts []string, args ...string) *cgroup.Group {
+	t.Helper()
 	s.mu.Lock()
 	s.containers = append(s.containers, name)
 	s.mu.Unlock()
-	podmanCmd(t, append([]string{"run", "-d", "--name", name, "--cgroup-parent", s.parent.Child(class).Path()[len(s.fsys.Root):],
-		"-v", s.traces + ":/traces:ro", s.image}, args...)...)
+	run := append([]string{"run", "-d", "--name", name, "--cgroup-parent", s.parent.Child(class).Path()[len(s.fsys.Root):],
+		"-v", s.traces + ":/traces:ro"}, opts...)
+	podmanCmd(t, append(append(run, s.image), args...)...)
 	return s.cgroupOf(t, name)
 }
 
@@ -254,7 +263,7 @@ func links(t *testing.T) int {
 // container removed with podman rm -f, and one killed and restarted,
 // leave nothing behind; stopping the daemon restores everything.
 func TestRealPodmanContainers(t *testing.T) {
-	s := newPodmanScenario(t, "127.0.0.1:19471")
+	s := newPodmanScenario(t, "127.0.0.1:19471", "")
 	// LOW: 300 MB at once, then 4 MB every half second up to 380 MB, held.
 	low := [][2]int64{{0, 300}}
 	for i := int64(1); i <= 20; i++ {
@@ -382,7 +391,7 @@ func oomKills(t *testing.T, g *cgroup.Group) uint64 {
 // is governed, every one is released, and no journal entry or link is
 // left.
 func TestRealPodmanChurn(t *testing.T) {
-	s := newPodmanScenario(t, "127.0.0.1:19472")
+	s := newPodmanScenario(t, "127.0.0.1:19472", "")
 	const n = 50
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -431,4 +440,26 @@ func TestRealPodmanChurn(t *testing.T) {
 		t.Errorf("%d memqos links attached with no container left", l)
 	}
 	s.stop(t)
+}
+
+// TestRealPodmanLimits checks whose memory.max wins when podman's --memory
+// and a class's memory_max both set it: the class's while the container
+// is a member, podman's again once memqos stops; and a container without
+// --memory gets the class's limit and its own "max" back.
+func TestRealPodmanLimits(t *testing.T) {
+	s := newPodmanScenario(t, "127.0.0.1:19473", ", memory_max: 300MiB")
+	limited := s.runWith(t, "low", "limited", []string{"--memory", "500m"}, "sleep", "600")
+	free := s.run(t, "low", "free", "sleep", "600")
+	if got := knob(t, limited, "memory.max"); got != "524288000" && got != "314572800" {
+		t.Fatalf("podman --memory 500m gave memory.max %s", got)
+	}
+	for _, g := range []*cgroup.Group{limited, free} {
+		waitWithin(t, time.Minute, g.Name()+" at the class's memory_max", func() bool { return knob(t, g, "memory.max") == "314572800" })
+	}
+	s.stop(t)
+	for g, want := range map[*cgroup.Group]string{limited: "524288000", free: "max"} {
+		if got := knob(t, g, "memory.max"); got != want {
+			t.Errorf("%s memory.max %s after the daemon stopped; want podman's %s", g.Name(), got, want)
+		}
+	}
 }
