@@ -32,7 +32,8 @@ func (d *Daemon) snapshot() policy.Snapshot {
 		if err != nil {
 			continue
 		}
-		if file := protectKnob(m.class); file != "" {
+		// Only cgroupfs protects with a knob; struct_ops protects in BPF.
+		if file := protectKnob(m.class); file != "" && d.be.mode() == policy.CgroupFS {
 			pm.Reserved = d.reserved(m.group, file)
 		}
 		byClass[m.class.Name] = append(byClass[m.class.Name], pm)
