@@ -56,14 +56,9 @@ func (o *Options) check() error {
 		return errors.New("record: FS and Command are required")
 	case o.Command.Process != nil:
 		return errors.New("record: the command has already been started")
-	case o.Interval < 0 || (o.Interval > 0 && o.Interval < time.Millisecond):
-		return fmt.Errorf("record: interval %v must be at least 1ms", o.Interval)
 	}
-	if o.Interval == 0 {
-		o.Interval = DefaultInterval
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
+	if err := samplingDefaults(&o.Interval, &o.Log); err != nil {
+		return err
 	}
 	if o.Name == "" && len(o.Command.Args) > 0 {
 		o.Name = filepath.Base(o.Command.Args[0])

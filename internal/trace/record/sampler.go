@@ -64,3 +64,19 @@ func newTrace(name, source string, interval time.Duration, samples []trace.Sampl
 	}
 	return t, nil
 }
+
+// samplingDefaults checks a sampling interval, and fills in the default
+// interval and a discarding log where they are unset: the options Record
+// and Watch share.
+func samplingDefaults(interval *time.Duration, log **slog.Logger) error {
+	if *interval < 0 || (*interval > 0 && *interval < time.Millisecond) {
+		return fmt.Errorf("record: interval %v must be at least 1ms", *interval)
+	}
+	if *interval == 0 {
+		*interval = DefaultInterval
+	}
+	if *log == nil {
+		*log = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}

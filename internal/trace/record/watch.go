@@ -32,17 +32,11 @@ type WatchOptions struct {
 }
 
 func (o *WatchOptions) check() error {
-	switch {
-	case o.FS == nil || o.Group == "":
+	if o.FS == nil || o.Group == "" {
 		return errors.New("record: FS and Group are required")
-	case o.Interval < 0 || (o.Interval > 0 && o.Interval < time.Millisecond):
-		return fmt.Errorf("record: interval %v must be at least 1ms", o.Interval)
 	}
-	if o.Interval == 0 {
-		o.Interval = DefaultInterval
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
+	if err := samplingDefaults(&o.Interval, &o.Log); err != nil {
+		return err
 	}
 	if o.Name == "" {
 		o.Name = path.Base(o.Group)
