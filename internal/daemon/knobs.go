@@ -40,6 +40,16 @@ func (k *knobs) set(cg, file, value, reason string) error {
 		if err := k.journal.Record(Entry{Cgroup: cg, File: file, Original: orig}); err != nil {
 			return err
 		}
+		// Recording syncs the state file, which takes long enough for
+		// someone else to write the knob meanwhile (crun applying a new
+		// container's limits): read it again, so that their value, not
+		// the one before it, is the original. Only the microseconds
+		// between this read and the write below are left open.
+		if now, err := g.ReadString(file); err == nil && originalValue(file, now) != orig {
+			if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: originalValue(file, now)}); err != nil {
+				return err
+			}
+		}
 	}
 	if err := g.Set(file, value); err != nil {
 		return err
