@@ -38,6 +38,9 @@ type Config struct {
 	// An empty list excludes nothing.
 	Exclude []string `yaml:"exclude"`
 	Metrics Metrics  `yaml:"metrics,omitempty"`
+	// NRI, if set, makes the daemon an NRI plugin whose members are the
+	// containers of the pods it classifies (see NRI).
+	NRI *NRI `yaml:"nri,omitempty"`
 	// State is the file that records every knob memqos changed, with its
 	// original value, before the change.
 	State string `yaml:"state,omitempty"`

@@ -78,6 +78,9 @@ func (c *Config) applyPreset() {
 		c.Exclude = slices.Clone(DefaultExclude)
 	}
 	setDefault(&c.Backend, p.backend)
+	if c.NRI != nil {
+		c.NRI.applyDefaults()
+	}
 	d := &c.Detector
 	setDefault(&d.Source, p.detector.Source)
 	setDefault(&d.Threshold, p.detector.Threshold)
@@ -87,7 +90,7 @@ func (c *Config) applyPreset() {
 	setDefault(&d.Headroom, p.detector.Headroom)
 	for i := range c.Classes {
 		cl := &c.Classes[i]
-		if len(cl.Members) == 0 && cl.Name != "" {
+		if len(cl.Members) == 0 && cl.Name != "" && c.NRI == nil {
 			cl.Members = []string{cl.Name + "/*"}
 		}
 		switch cl.Priority {

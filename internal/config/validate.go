@@ -39,6 +39,16 @@ func (c *Config) validate() error {
 	if err := c.Detector.validate(); err != nil {
 		return err
 	}
+	if err := c.validateClasses(); err != nil {
+		return err
+	}
+	if c.NRI != nil {
+		return c.NRI.validate(c)
+	}
+	return nil
+}
+
+func (c *Config) validateClasses() error {
 	if len(c.Classes) == 0 {
 		return &FieldError{Path: "classes", Msg: "at least one class is needed"}
 	}
