@@ -15,6 +15,7 @@ type member struct {
 	group *cgroup.Group
 	id    uint64 // cgroup id (directory inode)
 	added time.Time
+	owner string // whose cgroup it is, for assigned members
 }
 
 // trigger is a detector's report that a HIGH class is under pressure.

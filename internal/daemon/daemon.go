@@ -68,6 +68,9 @@ type Daemon struct {
 
 	mu     sync.Mutex
 	status Status
+
+	amu      sync.Mutex // guards assigned
+	assigned assigned
 }
 
 // retryPending reports whether the last scan left a member ungoverned.
@@ -81,7 +84,8 @@ func New(opts Options) (*Daemon, error) {
 		opts.Logger = slog.Default()
 	}
 	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, members: map[string]*member{},
-		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{}}
+		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{},
+		assigned: assigned{byPath: map[string]Assignment{}, outside: map[string]bool{}}}
 	d.metrics = newMetrics()
 	j, err := OpenJournal(d.cfg.State)
 	if err != nil {
@@ -116,6 +120,9 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	for _, c := range d.cfg.Classes {
+		if d.external() {
+			break // members are assigned wherever they are: no class groups
+		}
 		if err := d.ensureGroup(d.root.Child(c.Name)); err != nil {
 			return err
 		}
@@ -147,6 +154,9 @@ func (d *Daemon) setup() error {
 func (d *Daemon) classKnobs() error {
 	var errs []error
 	for _, c := range d.cfg.Classes {
+		if d.external() {
+			break // no class groups
+		}
 		g := d.root.Child(c.Name)
 		if c.CPUWeight == 0 || (d.opts.DryRun && !g.Exists()) {
 			continue

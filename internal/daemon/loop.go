@@ -12,41 +12,70 @@ import (
 	"github.com/memqos/memqos/internal/policy"
 )
 
-// rescan finds the members under the root: new ones are governed, gone
-// ones dropped.
+// rescan finds the members: new ones are governed, gone ones dropped.
+// They are the cgroups under the root that match a class's patterns or,
+// in the NRI mode, the cgroups assigned to classes.
 func (d *Daemon) rescan() error {
-	rels, err := scanTree(d.root.Path())
+	want, err := d.wanted()
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", d.root.Path(), err)
+		return err
 	}
-	d.retry.Store(false)
-	seen := map[string]bool{}
-	for _, rel := range rels {
-		c := classify(d.cfg, rel)
-		if c == nil {
+	for p, w := range want {
+		if m, ok := d.members[p]; ok && m.class.Name == w.class.Name {
+			m.owner = w.owner
 			continue
 		}
-		p := d.root.Child(rel).Name()
-		seen[p] = true
-		if m, ok := d.members[p]; ok && m.class.Name == c.Name {
-			continue
-		}
-		if err := d.addMember(p, c); err != nil {
-			d.log.Error("govern member; trying again at the next tick", "cgroup", p, "class", c.Name, "err", err)
+		if err := d.addMember(p, w.class, w.owner); err != nil {
+			d.log.Error("govern member; trying again at the next tick", "cgroup", p, "class", w.class.Name, "owner", w.owner, "err", err)
 			d.retry.Store(true)
 		}
 	}
 	for p, m := range d.members {
-		if !seen[p] {
+		if _, ok := want[p]; !ok {
 			d.dropMember(m, "gone")
 		}
 	}
 	return nil
 }
 
+// want is a cgroup's class, and whose cgroup it is.
+type want struct {
+	class *config.Class
+	owner string
+}
+
+// wanted returns the cgroups that should be members now, by path.
+func (d *Daemon) wanted() (map[string]want, error) {
+	out := map[string]want{}
+	if d.external() {
+		found, missing := d.scanAssigned()
+		d.retry.Store(missing)
+		for p, a := range found {
+			c := d.cfg.Class(a.Class)
+			if c == nil {
+				d.log.Error("assigned to a class the configuration does not have", "cgroup", p, "class", a.Class, "owner", a.Owner)
+				continue
+			}
+			out[p] = want{class: c, owner: a.Owner}
+		}
+		return out, nil
+	}
+	rels, err := scanTree(d.root.Path())
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", d.root.Path(), err)
+	}
+	d.retry.Store(false)
+	for _, rel := range rels {
+		if c := classify(d.cfg, rel); c != nil {
+			out[d.root.Child(rel).Name()] = want{class: c}
+		}
+	}
+	return out, nil
+}
+
 // addMember starts governing the cgroup at p as a member of c: its static
 // knobs, then the backend.
-func (d *Daemon) addMember(p string, c *config.Class) error {
+func (d *Daemon) addMember(p string, c *config.Class, owner string) error {
 	if old, ok := d.members[p]; ok {
 		d.dropMember(old, "moved to class "+c.Name)
 	}
@@ -55,7 +84,7 @@ func (d *Daemon) addMember(p string, c *config.Class) error {
 	if err != nil {
 		return err
 	}
-	m := &member{path: p, class: c, group: g, id: id, added: time.Now()}
+	m := &member{path: p, class: c, group: g, id: id, added: time.Now(), owner: owner}
 	if err := d.setStatic(m); err != nil {
 		d.knobs.forgetCgroup(p)
 		return err
@@ -65,7 +94,7 @@ func (d *Daemon) addMember(p string, c *config.Class) error {
 	}
 	d.members[p] = m
 	d.metrics.memberAdded(c.Name)
-	d.log.Info("member", "event", "added", "cgroup", p, "class", c.Name, "priority", c.Priority)
+	d.log.Info("member", "event", "added", "cgroup", p, "class", c.Name, "priority", c.Priority, "owner", owner)
 	return nil
 }
 
@@ -165,7 +194,7 @@ func (d *Daemon) dropMember(m *member, why string) {
 	}
 	delete(d.members, m.path)
 	d.metrics.memberRemoved(m.class.Name, m.path)
-	d.log.Info("member", "event", "removed", "cgroup", m.path, "class", m.class.Name, "why", why)
+	d.log.Info("member", "event", "removed", "cgroup", m.path, "class", m.class.Name, "why", why, "owner", m.owner)
 }
 
 // tick takes a snapshot, decides, and carries out the plan.

@@ -37,7 +37,10 @@ type ClassStatus struct {
 
 // MemberStatus is one member in Status.
 type MemberStatus struct {
-	Cgroup string  `json:"cgroup"`
+	Cgroup string `json:"cgroup"`
+	// Owner is whose cgroup it is (the pod and container, in the NRI
+	// mode).
+	Owner  string  `json:"owner,omitempty"`
 	Usage  uint64  `json:"usage_bytes"`
 	High   *uint64 `json:"memory_high_bytes,omitempty"` // nil for max
 	Frozen bool    `json:"frozen,omitempty"`
@@ -84,6 +87,9 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 		}
 		for _, mem := range cs.Members {
 			ms := MemberStatus{Cgroup: mem.Path, Usage: mem.Usage, Frozen: mem.Frozen}
+			if dm := d.members[mem.Path]; dm != nil {
+				ms.Owner = dm.owner
+			}
 			high := math.Inf(1)
 			if mem.High != policy.Max {
 				h := mem.High

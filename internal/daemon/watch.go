@@ -14,10 +14,7 @@ func (d *Daemon) watchTree(ctx context.Context) (func(), error) {
 	go func() {
 		defer close(done)
 		for range w.Events() {
-			select {
-			case d.wake <- struct{}{}:
-			default: // a rescan is already due
-			}
+			d.wakeLoop()
 		}
 		if err := w.Err(); err != nil && ctx.Err() == nil {
 			d.log.Error("cgroup tree watcher stopped", "root", d.root.Path(), "err", err)
