@@ -62,6 +62,14 @@ served on the state file's socket and on metrics.listen.`,
 
 // runDaemon serves and runs d until ctx ends, reloading path on SIGHUP.
 func runDaemon(ctx context.Context, d *daemon.Daemon, path string, cfg *config.Config, log *slog.Logger) error {
+	return runDaemonWith(ctx, d, path, cfg, log, d.Reload, nil)
+}
+
+// runDaemonWith is runDaemon with a reload function that gets each
+// configuration reloaded on SIGHUP, and beside, if not nil, run along with
+// the daemon until ctx ends.
+func runDaemonWith(ctx context.Context, d *daemon.Daemon, path string, cfg *config.Config, log *slog.Logger,
+	reload func(*config.Config), beside func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	hup := make(chan os.Signal, 1)
@@ -78,13 +86,21 @@ func runDaemon(ctx context.Context, d *daemon.Daemon, path string, cfg *config.C
 					log.Error("reload rejected; the running configuration stays in force", "config", path, "err", err.Error())
 					continue
 				}
-				d.Reload(next)
+				reload(next)
 			}
 		}
 	}()
 	served := make(chan error, 1)
 	go func() { served <- d.Serve(ctx, cfg.Metrics.Listen) }()
+	other := make(chan error, 1)
+	go func() {
+		if beside == nil {
+			other <- nil
+			return
+		}
+		other <- beside(ctx)
+	}()
 	err := d.Run(ctx)
 	cancel()
-	return errors.Join(err, <-served)
+	return errors.Join(err, <-served, <-other)
 }

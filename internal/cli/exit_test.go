@@ -24,6 +24,8 @@ func TestExitTable(t *testing.T) {
 	os.WriteFile(badCfg, []byte("classes:\n  - {name: a, priority: sideways}\n"), 0o644)
 	goodCfg := filepath.Join(dir, "good.yaml")
 	os.WriteFile(goodCfg, []byte("classes:\n  - {name: high, priority: high}\n  - {name: low, priority: low}\n"), 0o644)
+	nriBad := filepath.Join(dir, "nri.yaml")
+	os.WriteFile(nriBad, []byte("nri: {qos: {burstable: medium}}\nclasses:\n  - {name: low, priority: low}\n"), 0o644)
 	tests := []struct {
 		name   string
 		args   []string
@@ -61,6 +63,9 @@ func TestExitTable(t *testing.T) {
 		{"daemon: no config", []string{"daemon"}, exitMemqos, `required flag(s) "config" not set`},
 		{"daemon: bad config", []string{"daemon", "--config", badCfg}, exitMemqos, `classes[0].priority: "sideways" is not high or low (line 2)`},
 		{"daemon: missing config", []string{"daemon", "--config", filepath.Join(dir, "none.yaml")}, exitMemqos, "no such file"},
+		{"nri: no config", []string{"nri"}, exitMemqos, `required flag(s) "config" not set`},
+		{"nri: no nri section", []string{"nri", "--config", goodCfg}, exitMemqos, goodCfg + ": no nri section"},
+		{"nri: bad mapping", []string{"nri", "--config", nriBad}, exitMemqos, `nri.qos.burstable: "medium" is not a class of this configuration`},
 		{"status: no daemon", []string{"status", "--state", filepath.Join(dir, "state.json")}, exitMemqos, "no memqos daemon answers on " + filepath.Join(dir, "state.json.sock")},
 		{"run: class and cgroup", []string{"run", "--class", "low", "--cgroup", "x", "true"}, exitMemqos, "were all set"},
 		{"run: class without config", []string{"run", "--class", "low", "--config", filepath.Join(dir, "none.yaml"), "true"}, exitMemqos, "no such file"},
