@@ -445,11 +445,19 @@ func checkHostMounts(p *problems, ds *appsv1.DaemonSet, c *corev1.Container, cfg
 		case want.host != "" && path.Clean(v.HostPath.Path) != want.host:
 			p.addf("the volume at %s is the host's %s, not %s", want.dir, v.HostPath.Path, want.host)
 		case v.HostPath.Type == nil || !slices.Contains(want.types, *v.HostPath.Type):
-			p.addf("the hostPath at %s (%s) has type %v; want one of %v", want.dir, want.what, v.HostPath.Type, want.types)
+			p.addf("the hostPath at %s (%s) has type %q; want one of %q", want.dir, want.what, hostPathType(v.HostPath), want.types)
 		case want.writable && m.ReadOnly:
 			p.addf("%s is mounted read-only at %s", want.what, want.dir)
 		}
 	}
+}
+
+// hostPathType returns a hostPath's type, "" if unset.
+func hostPathType(h *corev1.HostPathVolumeSource) corev1.HostPathType {
+	if h.Type == nil {
+		return ""
+	}
+	return *h.Type
 }
 
 // checkMetrics holds the container port, the probes and the Prometheus

@@ -90,7 +90,7 @@ func TestCheckFails(t *testing.T) {
 		}, "no volume mount at /run/nri for the NRI socket's directory (nri.socket /run/nri/nri.sock)"},
 		{"NRI dir created if missing", func(t *testing.T, m *manifests) {
 			volume(t, m, "nri").HostPath.Type = new(corev1.HostPathDirectoryOrCreate)
-		}, "the hostPath at /var/run/nri (the NRI socket's directory (nri.socket /var/run/nri/nri.sock)) has type"},
+		}, `the hostPath at /var/run/nri (the NRI socket's directory (nri.socket /var/run/nri/nri.sock)) has type "DirectoryOrCreate"; want one of ["Directory"]`},
 		{"no cgroup mount", func(t *testing.T, m *manifests) { dropMount(t, m, cgroupMount) },
 			"no volume mount at /sys/fs/cgroup for the host's cgroup v2 mount"},
 		{"cgroup read-only", func(t *testing.T, m *manifests) { mount(t, m, cgroupMount).ReadOnly = true },
