@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 )
 
 // NRI defaults.
@@ -42,7 +43,16 @@ type NRI struct {
 	// Default is the class of a pod nothing else classifies; "" leaves
 	// such pods alone.
 	Default string `yaml:"default,omitempty"`
+	// ExcludeNamespaces are namespaces whose pods are never governed,
+	// whatever their annotations: by default the cluster's own
+	// (kube-system) and memqos's (memqos-system). An empty list excludes
+	// none.
+	ExcludeNamespaces []string `yaml:"exclude_namespaces"`
 }
+
+// DefaultExcludeNamespaces are the namespaces NRI mode leaves alone
+// unless configured otherwise.
+var DefaultExcludeNamespaces = []string{"kube-system", "memqos-system"}
 
 // PriorityClass maps one Kubernetes priority class to a memqos class.
 type PriorityClass struct {
@@ -60,6 +70,7 @@ type QoSClasses struct {
 
 var (
 	nriIndex      = regexp.MustCompile(`^[0-9]{2}$`)
+	namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	annotationKey = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
 )
 
@@ -68,6 +79,9 @@ func (n *NRI) applyDefaults() {
 	setDefault(&n.Index, DefaultNRIIndex)
 	setDefault(&n.ClassAnnotation, DefaultClassAnnotation)
 	setDefault(&n.PriorityAnnotation, DefaultPriorityAnnotation)
+	if n.ExcludeNamespaces == nil {
+		n.ExcludeNamespaces = slices.Clone(DefaultExcludeNamespaces)
+	}
 }
 
 func (n *NRI) validate(c *Config) error {
@@ -80,6 +94,11 @@ func (n *NRI) validate(c *Config) error {
 	for _, k := range [][2]string{{"nri.class_annotation", n.ClassAnnotation}, {"nri.priority_annotation", n.PriorityAnnotation}} {
 		if !annotationKey.MatchString(k[1]) {
 			return &FieldError{Path: k[0], Msg: fmt.Sprintf("%q is not a Kubernetes annotation key", k[1])}
+		}
+	}
+	for i, ns := range n.ExcludeNamespaces {
+		if !namespaceName.MatchString(ns) {
+			return &FieldError{Path: fmt.Sprintf("nri.exclude_namespaces[%d]", i), Msg: fmt.Sprintf("%q is not a Kubernetes namespace name", ns)}
 		}
 	}
 	refs := []struct{ path, class string }{

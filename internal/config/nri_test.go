@@ -26,6 +26,9 @@ func TestParseNRI(t *testing.T) {
 		n.ClassAnnotation != "memqos.io/class" || n.PriorityAnnotation != "memqos.io/priority-class" {
 		t.Fatalf("nri defaults: %+v", n)
 	}
+	if len(n.ExcludeNamespaces) != 2 || n.ExcludeNamespaces[0] != "kube-system" || n.ExcludeNamespaces[1] != "memqos-system" {
+		t.Errorf("nri.exclude_namespaces default: %v", n.ExcludeNamespaces)
+	}
 	if n.QoS.Burstable != "low" || n.PriorityClasses[0].Class != "high" || n.Default != "" {
 		t.Errorf("nri mapping: %+v", n)
 	}
@@ -53,6 +56,7 @@ func TestParseNRIErrors(t *testing.T) {
 		{"index", "nri:\n  index: \"5\"\n", `nri.index: "5" is not two digits`},
 		{"annotation", "nri:\n  class_annotation: \"memqos.io/a b\"\n", `nri.class_annotation: "memqos.io/a b" is not a Kubernetes annotation key`},
 		{"unknown field", "nri:\n  qos: {bestefort: low}\n", `nri.qos.bestefort: unknown field (did you mean "besteffort"?)`},
+		{"namespace", "nri:\n  exclude_namespaces: [Kube_System]\n", `nri.exclude_namespaces[0]: "Kube_System" is not a Kubernetes namespace name`},
 		{"members", "nri: {}\n\nclasses:\n  - {name: high, priority: high, members: [\"a/*\"]}\n", "classes[0].members: with nri, a class's members are the containers of the pods it classifies"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

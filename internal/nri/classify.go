@@ -10,6 +10,7 @@
 package nri
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/memqos/memqos/internal/config"
@@ -34,7 +35,8 @@ const (
 	RulePriority   Rule = "priority-class"
 	RuleQoS        Rule = "qos"
 	RuleDefault    Rule = "default"
-	RuleNone       Rule = "none" // not governed
+	RuleNone       Rule = "none"     // not governed
+	RuleExcluded   Rule = "excluded" // in an excluded namespace
 )
 
 // Decision is a pod's class and why.
@@ -53,11 +55,15 @@ const (
 	QoSBestEffort = "besteffort"
 )
 
-// Classify returns the class cfg gives pod: its class annotation if that
-// names a class; else its priority class's mapping; else its QoS class's;
-// else the default; else none. cfg.NRI must be set.
+// Classify returns the class cfg gives pod: none if its namespace is
+// excluded; else its class annotation if that names a class; else its
+// priority class's mapping; else its QoS class's; else the default; else
+// none. cfg.NRI must be set.
 func Classify(cfg *config.Config, pod Pod) Decision {
 	n := cfg.NRI
+	if slices.Contains(n.ExcludeNamespaces, pod.Namespace) {
+		return Decision{Rule: RuleExcluded}
+	}
 	var d Decision
 	if v, ok := pod.Annotations[n.ClassAnnotation]; ok {
 		if cfg.Class(v) != nil {

@@ -47,6 +47,8 @@ func TestClassify(t *testing.T) {
 		{"unknown class, nothing else", cfg, Pod{Annotations: map[string]string{"memqos.io/class": "gold"}, CgroupParent: besteffort},
 			Decision{Rule: RuleNone, Unknown: "gold"}},
 		{"default", withDefault, Pod{CgroupParent: burstable}, Decision{Class: "batch", Rule: RuleDefault}},
+		{"excluded namespace", cfg, Pod{Namespace: "kube-system", Annotations: map[string]string{"memqos.io/class": "high"}, CgroupParent: guaranteed},
+			Decision{Rule: RuleExcluded}},
 		{"not a kubelet pod", cfg, Pod{CgroupParent: "/machine/podx"}, Decision{Rule: RuleNone}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
