@@ -50,9 +50,16 @@ func lookPodman() error {
 	return nil
 }
 
+// blockingCmd is the image's default command when it has busybox: it
+// waits until it is killed, so that the image can serve as a Kubernetes
+// pod's sandbox (pause) image, whose container runs no command of its own.
+const blockingCmd = `["/bin/sleep", "infinity"]`
+
 // BuildImage builds the sandbox image name from files with `podman
 // import`: a root file system holding only those binaries, /tmp, and the
-// passwd and group entries of root. Nothing is pulled.
+// passwd and group entries of root. Nothing is pulled. With busybox, the
+// image's default command (blockingCmd) sleeps until it is killed; without
+// it, the image has no default command.
 func BuildImage(ctx context.Context, name string, files ImageFiles) error {
 	if err := lookPodman(); err != nil {
 		return err
@@ -61,12 +68,12 @@ func BuildImage(ctx context.Context, name string, files ImageFiles) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, Binary, "import", "--quiet",
-		"--change", "ENV PATH=/bin",
-		"--change", "WORKDIR /",
-		"--change", `CMD ["/bin/sh"]`,
-		"--message", "memqos sandbox image, built locally by memqos podman image",
-		"-", name)
+	args := []string{"import", "--quiet", "--change", "ENV PATH=/bin", "--change", "WORKDIR /"}
+	if files.Busybox != "" {
+		args = append(args, "--change", "CMD "+blockingCmd)
+	}
+	args = append(args, "--message", "memqos sandbox image, built locally by memqos podman image", "-", name)
+	cmd := exec.CommandContext(ctx, Binary, args...)
 	cmd.Stdin = bytes.NewReader(layer)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("podman import %s: %w: %s", name, err, strings.TrimSpace(string(out)))

@@ -47,6 +47,7 @@ var baseProbes = map[Feature]func() error{
 	},
 	Qemu:   probeQemu,
 	Podman: probePodman,
+	Kube:   probeKube,
 	Rootfs: probeRootfs,
 	Source: probeSource,
 	SharedTraces: func() error {
