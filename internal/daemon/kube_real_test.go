@@ -82,7 +82,7 @@ func newKubeScenario(t *testing.T, listen string) *kubeScenario {
 
 // nodeLimit makes /kubepods, as the kubelet does, with memory.max set to
 // limit (the node's allocatable memory), and restores it at the end.
-func (s *kubeScenario) nodeLimit(t *testing.T, limit uint64) *cgroup.Group {
+func (s *kubeScenario) nodeLimit(t *testing.T, limit cgroup.Limit) *cgroup.Group {
 	t.Helper()
 	root := s.fsys.Group("")
 	if err := root.EnableControllers("memory"); err != nil {
