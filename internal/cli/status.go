@@ -53,7 +53,12 @@ func writeStatus(w io.Writer, st daemon.Status) error {
 	fmt.Fprintf(w, "backend %s, root %s, updated %s\n", st.Backend, st.Root, st.Updated.Format(time.RFC3339))
 	fmt.Fprintf(w, "memory %s of %s, contended: %v\n", mib(st.RootUsage), mib(st.RootLimit), st.Contended)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLASS\tPRIORITY\tSTATE\tMEMBER\tUSAGE\tMEMORY.HIGH")
+	owners := hasOwners(st)
+	header := "CLASS\tPRIORITY\tSTATE\tMEMBER\tUSAGE\tMEMORY.HIGH"
+	if owners {
+		header += "\tOWNER"
+	}
+	fmt.Fprintln(tw, header)
 	for _, c := range st.Classes {
 		state := "-"
 		switch {
@@ -75,7 +80,11 @@ func writeStatus(w io.Writer, st daemon.Status) error {
 			if m.Frozen {
 				high += " (frozen)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Priority, state, m.Cgroup, mib(m.Usage), high)
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", c.Name, c.Priority, state, m.Cgroup, mib(m.Usage), high)
+			if owners {
+				line += "\t" + m.Owner
+			}
+			fmt.Fprintln(tw, line)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -95,6 +104,19 @@ func writeStatus(w io.Writer, st daemon.Status) error {
 		fmt.Fprintf(w, "  %s/%s (was %s)\n", k.Cgroup, k.File, k.Original)
 	}
 	return nil
+}
+
+// hasOwners reports whether some member has an owner (the NRI mode's pod
+// and container), which then gets a column.
+func hasOwners(st daemon.Status) bool {
+	for _, c := range st.Classes {
+		for _, m := range c.Members {
+			if m.Owner != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
