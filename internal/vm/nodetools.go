@@ -47,6 +47,3 @@ func NodeToolsDir() (string, error) {
 	name := fmt.Sprintf("containerd-%s_runc-%s_crictl-%s", v["containerd"], v["runc"], v["crictl"])
 	return filepath.Join(CacheDir(), "node-tools", name, "bin"), nil
 }
-
-// NodeTools are the binaries in NodeToolsDir.
-var NodeTools = []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl"}

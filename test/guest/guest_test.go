@@ -45,7 +45,8 @@ type kernel struct {
 	abi          string
 	selftestExit string
 	// podman kernels also boot a Debian rootfs guest (vm.Config.Rootfs),
-	// where the TestRealPodman* tests run with podman promised.
+	// where the TestRealPodman* and TestRealKube* tests run with podman
+	// and kube promised.
 	podman bool
 }
 
@@ -133,7 +134,8 @@ func TestGuestSuite(t *testing.T) {
 }
 
 // TestGuestPodman boots the podman kernels from the Debian rootfs and runs
-// there the TestRealPodman* tests, with podman promised.
+// there the TestRealPodman* and TestRealKube* tests, with podman and kube
+// promised (the node tools of scripts/node-tools on the guest's PATH).
 func TestGuestPodman(t *testing.T) {
 	t.Parallel()
 	for _, k := range kernels {
@@ -143,32 +145,54 @@ func TestGuestPodman(t *testing.T) {
 	}
 }
 
-// podmanTests selects the tests that need podman.
-const podmanTests = "^TestRealPodman"
+// podmanTests selects the tests that need podman (and the Kubernetes node
+// tools, which need podman for their image).
+const podmanTests = "^TestReal(Podman|Kube)"
 
 // podmanRunner is the guest-side script of a rootfs guest: it runs the
-// TestRealPodman* tests, package by package.
+// TestRealPodman* and TestRealKube* tests, package by package.
 const podmanRunner = `#!/bin/sh
 while read rel; do
 	log=/out/$(echo "$rel" | tr / _).log
 	echo "=== guest package $rel (podman)"
-	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m -test.run '^TestRealPodman' > "$log" 2>&1
+	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m -test.run '^TestReal(Podman|Kube)' > "$log" 2>&1
 	rc=$?
 	cat "$log"
 	echo "$rel $rc" >> /out/status
 done < /work/packages
 `
 
+// podmanTestName matches the name of a test in podmanTests in the output
+// of -test.list.
+var podmanTestName = regexp.MustCompile(`(?m)^TestReal(Podman|Kube)`)
+
+// nodeTools returns the binaries of scripts/node-tools, put on the rootfs
+// guest's PATH in /usr/local/bin; it fails t when they are missing.
+func nodeTools(t *testing.T) vm.File {
+	t.Helper()
+	dir, err := vm.NodeToolsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range testutil.KubeTools {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			t.Fatalf("the Kubernetes node tools for the TestRealKube* tests are missing (run scripts/setup, or scripts/node-tools): %v", err)
+		}
+	}
+	return vm.File{Host: dir, Guest: "/usr/local/bin"}
+}
+
 // runPodman boots k from the Debian rootfs, with podman, and runs there
 // the tests of the packages that have Podman tests.
 func runPodman(t *testing.T, k kernel, path string) {
+	tools := nodeTools(t)
 	var pkgs []pkg
 	for _, p := range built.pkgs {
 		out, err := exec.Command(p.binary, "-test.list", podmanTests).Output()
 		if err != nil {
 			t.Fatalf("%s -test.list: %v", p.binary, err)
 		}
-		if strings.Contains(string(out), "TestRealPodman") {
+		if podmanTestName.Match(out) {
 			pkgs = append(pkgs, p)
 		}
 	}
@@ -183,9 +207,9 @@ func runPodman(t *testing.T, k kernel, path string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	files := guestFilesIn(t, built.root, dir, built.memqos, pkgs, podmanRunner)
+	files := append(guestFilesIn(t, built.root, dir, built.memqos, pkgs, podmanRunner), tools)
 	out := t.TempDir()
-	require := append(slices.Clone(k.require), "podman")
+	require := append(slices.Clone(k.require), "podman", "kube")
 	cfg := vm.Config{
 		Kernel:   path,
 		Rootfs:   img,

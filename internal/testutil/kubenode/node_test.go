@@ -48,6 +48,10 @@ func TestRealKubeNode(t *testing.T) {
 		t.Fatalf("container state %+v, want running with a pid", s)
 	}
 	assertProcIn(t, cg, s.Pid)
+	shims, err := shimsOf(n.Endpoint())
+	if err != nil || len(shims) == 0 {
+		t.Fatalf("no shim found for %s (%v): cleanup's check for leftover shims would see none", n.Endpoint(), err)
+	}
 
 	start := time.Now()
 	n.Restart(t)
