@@ -155,7 +155,7 @@ const podmanRunner = `#!/bin/sh
 while read rel; do
 	log=/out/$(echo "$rel" | tr / _).log
 	echo "=== guest package $rel (podman)"
-	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 20m -test.run '^TestReal(Podman|Kube)' > "$log" 2>&1
+	cd "/work/$rel" && ./pkg.test -test.v -test.timeout 30m -test.run '^TestReal(Podman|Kube)' > "$log" 2>&1
 	rc=$?
 	cat "$log"
 	echo "$rel $rc" >> /out/status
@@ -217,7 +217,7 @@ func runPodman(t *testing.T, k kernel, path string) {
 		Env:      []string{testutil.EnvRequire + "=" + strings.Join(require, ","), testutil.EnvBinary + "=/bin/memqos"},
 		OutDir:   out,
 		MemoryMB: 3072,
-		Timeout:  30 * time.Minute,
+		Timeout:  45 * time.Minute,
 		Console:  &prefixWriter{w: os.Stderr, prefix: "[podman " + k.name + "] "},
 	}
 	fmt.Fprintf(os.Stderr, "=== guest kernel %s (%s) on the Debian rootfs, promising %s\n", k.name, path, strings.Join(require, ","))
