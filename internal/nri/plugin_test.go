@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,12 +78,13 @@ func (f *fakeTarget) syncs() int {
 // runtime is a real NRI runtime side (the adaptation containerd and CRI-O
 // embed) on a socket, with the pods and containers it reports at a sync.
 type runtime struct {
-	t      *testing.T
-	socket string
-	r      *adaptation.Adaptation
-	mu     sync.Mutex
-	pods   []*api.PodSandbox
-	ctrs   []*api.Container
+	t       *testing.T
+	socket  string
+	r       *adaptation.Adaptation
+	plugins atomic.Int64 // plugins connected and synchronized
+	mu      sync.Mutex
+	pods    []*api.PodSandbox
+	ctrs    []*api.Container
 }
 
 func startRuntime(t *testing.T, socket string, pods []*api.PodSandbox, ctrs []*api.Container) *runtime {
@@ -95,6 +97,7 @@ func startRuntime(t *testing.T, socket string, pods []*api.PodSandbox, ctrs []*a
 	}
 	update := func(context.Context, []*api.ContainerUpdate) ([]*api.ContainerUpdate, error) { return nil, nil }
 	r, err := adaptation.New("fake-runtime", "v0", sync, update, adaptation.WithSocketPath(socket),
+		adaptation.WithMetrics(pluginCount{&rt.plugins}),
 		adaptation.WithPluginPath(filepath.Join(t.TempDir(), "plugins")), adaptation.WithPluginConfigPath(filepath.Join(t.TempDir(), "conf")))
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +118,22 @@ func sandbox(id, name, parent string, ann map[string]string) *api.PodSandbox {
 func ctr(id, podID, name, cgroupsPath string, state api.ContainerState) *api.Container {
 	return &api.Container{Id: id, PodSandboxId: podID, Name: name, State: state,
 		Linux: &api.LinuxContainer{CgroupsPath: cgroupsPath}}
+}
+
+// pluginCount is the adaptation's metrics, of which it keeps the number of
+// plugins: the runtime delivers events to a plugin only once it counts it,
+// after the plugin's synchronization.
+type pluginCount struct{ n *atomic.Int64 }
+
+func (pluginCount) RecordPluginInvocation(string, string, error)                               {}
+func (pluginCount) RecordPluginLatency(string, string, time.Duration)                          {}
+func (pluginCount) RecordPluginAdjustments(string, string, *api.ContainerAdjustment, int, int) {}
+func (c pluginCount) UpdatePluginCount(n int)                                                  { c.n.Store(int64(n)) }
+
+// waitPlugin waits until the runtime delivers events to the plugin.
+func (rt *runtime) waitPlugin() {
+	rt.t.Helper()
+	waitFor(rt.t, "the runtime to count the plugin", func() bool { return rt.plugins.Load() == 1 })
 }
 
 // create runs a container's creation through the runtime, as containerd
@@ -174,6 +193,7 @@ func TestPluginWithRuntime(t *testing.T) {
 		}
 	}()
 	waitFor(t, "the sync to assign the running container", func() bool { return target.classOf("/kubepods/burstable/podu0/c0") == "low" })
+	rt.waitPlugin()
 	if target.classOf("/kubepods/burstable/podu0/c9") != "" {
 		t.Error("a stopped container was assigned")
 	}
@@ -237,6 +257,7 @@ func TestPluginWithRuntime(t *testing.T) {
 		ctr("c3", "p3", "main", "/kubepods/besteffort/podu3/c3", api.ContainerState_CONTAINER_RUNNING),
 	})
 	waitFor(t, "the plugin to reconnect and sync", func() bool { return target.syncs() > syncs })
+	rt2.waitPlugin()
 	if got := target.classOf("/kubepods/burstable/podu1/c1"); got != "high" {
 		t.Errorf("after the runtime restart, the HIGH container has class %q", got)
 	}
@@ -246,7 +267,6 @@ func TestPluginWithRuntime(t *testing.T) {
 	if n := testutil.ToFloat64(p.m.connections); n != 2 {
 		t.Errorf("memqos_nri_connections_total = %v; want 2", n)
 	}
-	_ = rt2
 
 	// A reload reclassifies known pods: best-effort pods now go to batch.
 	next := testConfig(t, "  qos: {guaranteed: high, burstable: low, besteffort: batch}\n")
