@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -195,7 +196,8 @@ type pod struct {
 	spec      kubenode.Pod
 	id, ctr   string
 	cgroup    *cgroup.Group
-	container string // its name
+	container string    // its name
+	started   time.Time // when crictl start returned
 }
 
 // run runs a pod with one container running args.
@@ -206,6 +208,7 @@ func (s *kubeScenario) run(t *testing.T, spec kubenode.Pod, name string, args ..
 	p.ctr = s.node.CreateContainer(t, p.id, spec, kubenode.Container{Name: name, Command: args, Mounts: []kubenode.Mount{
 		{Host: filepath.Join(s.dir, "traces"), Container: "/traces"}, {Host: filepath.Join(s.dir, "out"), Container: "/out"}}})
 	s.node.StartContainer(t, p.ctr)
+	p.started = time.Now()
 	p.cgroup = s.fsys.Group(s.node.CgroupPath(t, p.ctr))
 	return p
 }
@@ -230,6 +233,42 @@ func podCgroups(ps ...*pod) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// logPickup logs, from memqos's log, when each container was governed:
+// after its assignment (the runtime's PostCreateContainer, before
+// containerd creates the container's task and its cgroup), and relative
+// to crictl start's return (negative: before it returned).
+func (s *kubeScenario) logPickup(t *testing.T, ps ...*pod) {
+	t.Helper()
+	b, err := os.ReadFile(s.log.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	assigned := map[string]time.Time{}
+	for _, line := range strings.Split(string(b), "\n") {
+		var e struct {
+			Time   time.Time `json:"time"`
+			Msg    string    `json:"msg"`
+			Event  string    `json:"event"`
+			Cgroup string    `json:"cgroup"`
+		}
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		switch {
+		case e.Msg == "container assigned":
+			assigned[e.Cgroup] = e.Time
+		case e.Msg == "member" && e.Event == "added" && !assigned[e.Cgroup].IsZero():
+			for _, p := range ps {
+				if p.cgroup.Name() == e.Cgroup {
+					t.Logf("%s (%s) governed %v after its assignment, %v after crictl start returned", p.spec.Name, e.Cgroup,
+						e.Time.Sub(assigned[e.Cgroup]).Round(time.Millisecond), e.Time.Sub(p.started).Round(time.Millisecond))
+				}
+			}
+			delete(assigned, e.Cgroup)
+		}
+	}
 }
 
 // kill ends memqos nri with SIGKILL, as a crash or an OOM kill would.
@@ -346,6 +385,7 @@ func TestRealKubeNRI(t *testing.T) {
 			t.Errorf("%s = %q; want %s", series, got, want)
 		}
 	}
+	s.logPickup(t, append([]*pod{hi}, lows...)...)
 	if w := knob(t, low1.cgroup, "cpu.weight"); w != "50" {
 		t.Errorf("%s cpu.weight %s; want the class's 50", low1.cgroup.Name(), w)
 	}
