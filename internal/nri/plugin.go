@@ -164,7 +164,8 @@ func (p *Plugin) RemovePodSandbox(_ context.Context, sb *api.PodSandbox) error {
 }
 
 // PostCreateContainer assigns a new container of a classified pod to its
-// class: its cgroup exists from now on, before the workload starts.
+// class. Its cgroup may not exist yet (containerd makes it when it starts
+// the container); the daemon governs it as soon as it does.
 func (p *Plugin) PostCreateContainer(_ context.Context, sb *api.PodSandbox, c *api.Container) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
