@@ -38,6 +38,9 @@ type Plugin struct {
 	cfg  *config.Config
 	pods map[string]*pod       // by sandbox id
 	ctrs map[string]*container // by container id
+	// unknown are the pods (by sandbox id) whose unknown class was
+	// reported, so that a sync or a reload does not count them again.
+	unknown map[string]string
 }
 
 type pod struct {
@@ -56,7 +59,7 @@ func New(cfg *config.Config, t Target, log *slog.Logger) (*Plugin, error) {
 		return nil, fmt.Errorf("the configuration has no nri section: memqos nri needs one (see docs/kubernetes.md)")
 	}
 	return &Plugin{target: t, log: log, m: newMetrics(), cfg: cfg,
-		pods: map[string]*pod{}, ctrs: map[string]*container{}}, nil
+		pods: map[string]*pod{}, ctrs: map[string]*container{}, unknown: map[string]string{}}, nil
 }
 
 // Reload classifies every known pod again with cfg and replaces the
@@ -70,8 +73,8 @@ func (p *Plugin) Reload(cfg *config.Config) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cfg = cfg
-	for _, pd := range p.pods {
-		pd.decision = p.classify(pd.Pod)
+	for id, pd := range p.pods {
+		pd.decision = p.classify(id, pd.Pod)
 	}
 	p.syncLocked("configuration reloaded")
 }
@@ -128,6 +131,11 @@ func (p *Plugin) Synchronize(_ context.Context, pods []*api.PodSandbox, ctrs []*
 	for _, sb := range pods {
 		p.addPodLocked(sb)
 	}
+	for id := range p.unknown {
+		if p.pods[id] == nil {
+			delete(p.unknown, id) // removed while the plugin was away
+		}
+	}
 	for _, c := range ctrs {
 		switch c.GetState() {
 		case api.ContainerState_CONTAINER_CREATED, api.ContainerState_CONTAINER_RUNNING, api.ContainerState_CONTAINER_PAUSED:
@@ -159,6 +167,7 @@ func (p *Plugin) RemovePodSandbox(_ context.Context, sb *api.PodSandbox) error {
 		}
 	}
 	delete(p.pods, sb.GetId())
+	delete(p.unknown, sb.GetId())
 	p.countLocked()
 	return nil
 }
@@ -205,15 +214,20 @@ func (p *Plugin) RemoveContainer(_ context.Context, _ *api.PodSandbox, c *api.Co
 func (p *Plugin) addPodLocked(sb *api.PodSandbox) *pod {
 	pd := &pod{Pod: Pod{Namespace: sb.GetNamespace(), Name: sb.GetName(), Annotations: sb.GetAnnotations(),
 		CgroupParent: sb.GetLinux().GetCgroupParent()}}
-	pd.decision = p.classify(pd.Pod)
+	pd.decision = p.classify(sb.GetId(), pd.Pod)
 	p.pods[sb.GetId()] = pd
 	return pd
 }
 
-// classify classifies a pod and reports an unknown class.
-func (p *Plugin) classify(pd Pod) Decision {
+// classify classifies the pod id and reports an unknown class, once per
+// pod and class name.
+func (p *Plugin) classify(id string, pd Pod) Decision {
 	d := Classify(p.cfg, pd)
-	if d.Unknown != "" {
+	if d.Unknown == "" {
+		delete(p.unknown, id)
+	}
+	if d.Unknown != "" && p.unknown[id] != d.Unknown {
+		p.unknown[id] = d.Unknown
 		p.m.unknown.Inc()
 		got := "is not governed"
 		if d.Class != "" {

@@ -244,6 +244,15 @@ func TestPluginWithRuntime(t *testing.T) {
 	if err := rt.r.RemovePodSandbox(bg, &api.RemovePodSandboxRequest{Pod: typo}); err != nil {
 		t.Fatal(err)
 	}
+	// Another pod with an unknown class, which stays: counted once, not
+	// again at each sync or reload.
+	gold := sandbox("p4", "agent-4", "/kubepods/burstable/podu4", map[string]string{"memqos.io/class": "gold"})
+	if err := rt.r.RunPodSandbox(bg, &api.RunPodSandboxRequest{Pod: gold}); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(p.m.unknown); n != 2 {
+		t.Errorf("memqos_nri_unknown_class_total = %v; want 2", n)
+	}
 
 	// The runtime restarts (its process exits, closing the connection):
 	// the plugin connects again and the new sync replaces the assignments
@@ -252,7 +261,7 @@ func TestPluginWithRuntime(t *testing.T) {
 	link.cut()
 	waitFor(t, "the plugin to see the runtime gone", func() bool { return testutil.ToFloat64(p.m.connected) == 0 })
 	syncs := target.syncs()
-	rt2 := startRuntime(t, inner, []*api.PodSandbox{high, be}, []*api.Container{
+	rt2 := startRuntime(t, inner, []*api.PodSandbox{high, be, gold}, []*api.Container{
 		ctr("c1", "p1", "main", "/kubepods/burstable/podu1/c1", api.ContainerState_CONTAINER_RUNNING),
 		ctr("c3", "p3", "main", "/kubepods/besteffort/podu3/c3", api.ContainerState_CONTAINER_RUNNING),
 	})
@@ -267,6 +276,9 @@ func TestPluginWithRuntime(t *testing.T) {
 	if n := testutil.ToFloat64(p.m.connections); n != 2 {
 		t.Errorf("memqos_nri_connections_total = %v; want 2", n)
 	}
+	if n := testutil.ToFloat64(p.m.unknown); n != 2 {
+		t.Errorf("after the runtime's restart memqos_nri_unknown_class_total = %v; want still 2", n)
+	}
 
 	// A reload reclassifies known pods: best-effort pods now go to batch.
 	next := testConfig(t, "  qos: {guaranteed: high, burstable: low, besteffort: batch}\n")
@@ -274,6 +286,9 @@ func TestPluginWithRuntime(t *testing.T) {
 	p.Reload(next)
 	if got := target.classOf("/kubepods/besteffort/podu3/c3"); got != "batch" {
 		t.Errorf("after reload the best-effort container has class %q; want batch", got)
+	}
+	if n := testutil.ToFloat64(p.m.unknown); n != 2 {
+		t.Errorf("after a reload memqos_nri_unknown_class_total = %v; want still 2", n)
 	}
 	target.mu.Lock()
 	if !slices.ContainsFunc(target.calls, func(c string) bool { return strings.HasPrefix(c, "unassign /kubepods/burstable/podu2/c2") }) {
