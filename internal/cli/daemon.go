@@ -40,12 +40,7 @@ served on the state file's socket and on metrics.listen.`,
 			if err != nil {
 				return err
 			}
-			fsys, err := cgroup.Open(cgRoot)
-			if err != nil {
-				return err
-			}
-			log := slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: g.level}))
-			d, err := daemon.New(daemon.Options{Config: cfg, FS: fsys, DryRun: dry, Logger: log})
+			d, log, err := newDaemon(g, cfg, cgRoot, dry)
 			if err != nil {
 				return err
 			}
@@ -58,6 +53,18 @@ served on the state file's socket and on metrics.listen.`,
 	f.StringVar(&cgRoot, "cgroup-root", cgroup.DefaultRoot, "where cgroup v2 is mounted")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
+}
+
+// newDaemon opens the cgroup mount at cgRoot and prepares a daemon for
+// cfg that logs JSON on stderr.
+func newDaemon(g *globals, cfg *config.Config, cgRoot string, dry bool) (*daemon.Daemon, *slog.Logger, error) {
+	fsys, err := cgroup.Open(cgRoot)
+	if err != nil {
+		return nil, nil, err
+	}
+	log := slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: g.level}))
+	d, err := daemon.New(daemon.Options{Config: cfg, FS: fsys, DryRun: dry, Logger: log})
+	return d, log, err
 }
 
 // runDaemon serves and runs d until ctx ends, reloading path on SIGHUP.

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
-	"github.com/memqos/memqos/internal/daemon"
 	"github.com/memqos/memqos/internal/nri"
 	"github.com/spf13/cobra"
 )
@@ -40,12 +38,7 @@ reload, metrics (with memqos_nri_* series), /healthz and /status.`,
 			if socket != "" {
 				cfg.NRI.Socket = socket
 			}
-			fsys, err := cgroup.Open(cgRoot)
-			if err != nil {
-				return err
-			}
-			log := slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: g.level}))
-			d, err := daemon.New(daemon.Options{Config: cfg, FS: fsys, DryRun: dry, Logger: log})
+			d, log, err := newDaemon(g, cfg, cgRoot, dry)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,14 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/testutil/kubenode"
-	"github.com/memqos/memqos/internal/trace"
 )
 
 // kubeConfig is memqos nri's configuration in TestRealKubeNRI: the pods'
@@ -173,24 +170,6 @@ func (s *kubeScenario) members(class string) (cgroups []string, owners map[strin
 	return cgroups, owners
 }
 
-// writeTrace writes a trace of (ms, MB) samples named name where the
-// containers see it, /traces/NAME.json.
-func (s *kubeScenario) writeTrace(t *testing.T, name string, samples [][2]int64) string {
-	t.Helper()
-	tr := &trace.Trace{Name: name, Source: "memqos test"}
-	for _, sm := range samples {
-		tr.Samples = append(tr.Samples, trace.Sample{TimeMS: sm[0], Total: sm[1] * 1e6})
-	}
-	var b bytes.Buffer
-	if err := trace.Encode(&b, tr); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(s.dir, "traces", name+".json"), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return "/traces/" + name + ".json"
-}
-
 // pod is a pod of the scenario and its one container.
 type pod struct {
 	spec      kubenode.Pod
@@ -281,15 +260,7 @@ func (s *kubeScenario) kill(t *testing.T) {
 // stop ends memqos nri with SIGTERM and checks it restored everything.
 func (s *kubeScenario) stop(t *testing.T) {
 	t.Helper()
-	s.daemon.Process.Signal(syscall.SIGTERM)
-	if err := s.daemon.Wait(); err != nil {
-		t.Errorf("memqos nri ended with %v; want exit 0", err)
-	}
-	j, err := OpenJournal(s.state)
-	if err != nil || len(j.Entries()) != 0 {
-		t.Errorf("state file after stop: %v, entries %+v", err, j.Entries())
-	}
-	assertNoLinks(t)
+	stopDaemon(t, s.daemon, s.state)
 }
 
 func (s *kubeScenario) journal(t *testing.T) []Entry {
@@ -312,19 +283,8 @@ func TestRealKubeNRI(t *testing.T) {
 	s := newKubeScenario(t, "127.0.0.1:19474")
 	s.start(t)
 
-	// LOW: 300 MB at once, then 4 MB every half second up to 380 MB, held.
-	low := [][2]int64{{0, 300}}
-	for i := int64(1); i <= 20; i++ {
-		low = append(low, [2]int64{i * 500, 300 + 4*i})
-	}
-	low = append(low, [2]int64{600_000, 380})
-	lowTrace := s.writeTrace(t, "low", low)
-	// HIGH: between 100 and 200 MB every second: it faults all the time.
-	var high [][2]int64
-	for i := int64(0); i <= 600; i++ {
-		high = append(high, [2]int64{i * 1000, 100 + 100*(i%2)})
-	}
-	highTrace := s.writeTrace(t, "high", high)
+	low, high := contentionTraces()
+	lowTrace, highTrace := writeTraceIn(t, filepath.Join(s.dir, "traces"), "low", low), writeTraceIn(t, filepath.Join(s.dir, "traces"), "high", high)
 
 	// low1 is LOW by its QoS class (burstable), low2 by its annotation.
 	low1 := s.replay(t, kubenode.Pod{Name: "agent-low-1", Namespace: "agents", UID: "ul1", CgroupParent: "/kubepods/burstable/podul1"}, lowTrace)

@@ -96,6 +96,13 @@ func newPodmanScenario(t *testing.T, listen, lowExtra string) *podmanScenario {
 // returns its path inside the containers.
 func (s *podmanScenario) writeTrace(t *testing.T, name string, samples [][2]int64) string {
 	t.Helper()
+	return writeTraceIn(t, s.traces, name, samples)
+}
+
+// writeTraceIn writes a native trace of samples (ms, MB) named name in
+// dir, and returns its path as the containers see dir: /traces/NAME.json.
+func writeTraceIn(t *testing.T, dir, name string, samples [][2]int64) string {
+	t.Helper()
 	tr := &trace.Trace{Name: name, Source: "memqos test"}
 	for _, sm := range samples {
 		tr.Samples = append(tr.Samples, trace.Sample{TimeMS: sm[0], Total: sm[1] * 1e6})
@@ -104,10 +111,27 @@ func (s *podmanScenario) writeTrace(t *testing.T, name string, samples [][2]int6
 	if err := trace.Encode(&b, tr); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(s.traces, name+".json"), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return "/traces/" + name + ".json"
+}
+
+// contentionTraces are the samples (ms, MB) of the container tests' LOW
+// and HIGH sessions. LOW takes 300 MB at once, then 4 MB every half second
+// up to 380 MB, held for 10 minutes; HIGH swings between 100 and 200 MB
+// every second, so that it faults all the time. Two LOW and one HIGH come
+// near 1100 MB.
+func contentionTraces() (low, high [][2]int64) {
+	low = [][2]int64{{0, 300}}
+	for i := int64(1); i <= 20; i++ {
+		low = append(low, [2]int64{i * 500, 300 + 4*i})
+	}
+	low = append(low, [2]int64{600_000, 380})
+	for i := int64(0); i <= 600; i++ {
+		high = append(high, [2]int64{i * 1000, 100 + 100*(i%2)})
+	}
+	return low, high
 }
 
 // podmanCmd runs podman with args and returns its trimmed stdout.
@@ -217,11 +241,19 @@ func (s *podmanScenario) metrics(t *testing.T) string {
 // entry and no memqos link behind.
 func (s *podmanScenario) stop(t *testing.T) {
 	t.Helper()
-	s.daemon.Process.Signal(syscall.SIGTERM)
-	if err := s.daemon.Wait(); err != nil {
-		t.Errorf("daemon ended with %v; want exit 0", err)
+	stopDaemon(t, s.daemon, s.state)
+}
+
+// stopDaemon ends the memqos process cmd, whose state file is state, with
+// SIGTERM, and checks that it exited 0 and left no journal entry and no
+// memqos link behind.
+func stopDaemon(t *testing.T, cmd *exec.Cmd, state string) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("%s ended with %v; want exit 0", strings.Join(cmd.Args[:2], " "), err)
 	}
-	j, err := OpenJournal(s.state)
+	j, err := OpenJournal(state)
 	if err != nil || len(j.Entries()) != 0 {
 		t.Errorf("state file after stop: %v, entries %+v", err, j.Entries())
 	}
@@ -264,19 +296,8 @@ func links(t *testing.T) int {
 // leave nothing behind; stopping the daemon restores everything.
 func TestRealPodmanContainers(t *testing.T) {
 	s := newPodmanScenario(t, "127.0.0.1:19471", "")
-	// LOW: 300 MB at once, then 4 MB every half second up to 380 MB, held.
-	low := [][2]int64{{0, 300}}
-	for i := int64(1); i <= 20; i++ {
-		low = append(low, [2]int64{i * 500, 300 + 4*i})
-	}
-	low = append(low, [2]int64{600_000, 380})
-	lowTrace := s.writeTrace(t, "low", low)
-	// HIGH: between 100 and 200 MB every second: it faults all the time.
-	var high [][2]int64
-	for i := int64(0); i <= 600; i++ {
-		high = append(high, [2]int64{i * 1000, 100 + 100*(i%2)})
-	}
-	highTrace := s.writeTrace(t, "high", high)
+	low, high := contentionTraces()
+	lowTrace, highTrace := s.writeTrace(t, "low", low), s.writeTrace(t, "high", high)
 
 	lows := []*cgroup.Group{s.replay(t, "low", "low1", lowTrace), s.replay(t, "low", "low2", lowTrace)}
 	for _, g := range lows {
