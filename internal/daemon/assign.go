@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"maps"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,7 +24,8 @@ type Assignment struct {
 // loop reads it at each scan; callers on other goroutines change it.
 type assigned struct {
 	byPath map[string]Assignment
-	// outside are the assigned cgroups outside the root, logged once.
+	// outside are the assigned cgroups outside the root, logged once (the
+	// loop's only).
 	outside map[string]bool
 }
 
@@ -38,7 +37,7 @@ func (d *Daemon) external() bool { return d.cfg.NRI != nil }
 // loop's next scan, which it wakes. A cgroup that does not exist yet is
 // governed as soon as it does.
 func (d *Daemon) Assign(a Assignment) {
-	a.Cgroup = canonCgroup(a.Cgroup)
+	a.Cgroup = d.opts.FS.Group(a.Cgroup).Name()
 	d.amu.Lock()
 	d.assigned.byPath[a.Cgroup] = a
 	d.amu.Unlock()
@@ -49,7 +48,7 @@ func (d *Daemon) Assign(a Assignment) {
 // the loop's next scan.
 func (d *Daemon) Unassign(cgroup string) {
 	d.amu.Lock()
-	delete(d.assigned.byPath, canonCgroup(cgroup))
+	delete(d.assigned.byPath, d.opts.FS.Group(cgroup).Name())
 	d.amu.Unlock()
 	d.wakeLoop()
 }
@@ -61,7 +60,7 @@ func (d *Daemon) Unassign(cgroup string) {
 func (d *Daemon) SetAssigned(as []Assignment) {
 	next := map[string]Assignment{}
 	for _, a := range as {
-		a.Cgroup = canonCgroup(a.Cgroup)
+		a.Cgroup = d.opts.FS.Group(a.Cgroup).Name()
 		next[a.Cgroup] = a
 	}
 	d.amu.Lock()
@@ -69,27 +68,6 @@ func (d *Daemon) SetAssigned(as []Assignment) {
 	d.amu.Unlock()
 	d.wakeLoop()
 }
-
-// Assigned returns the assignments, sorted by cgroup.
-func (d *Daemon) Assigned() []Assignment {
-	d.amu.Lock()
-	as := slicesOf(d.assigned.byPath)
-	d.amu.Unlock()
-	sort.Slice(as, func(i, j int) bool { return as[i].Cgroup < as[j].Cgroup })
-	return as
-}
-
-func slicesOf(m map[string]Assignment) []Assignment {
-	out := make([]Assignment, 0, len(m))
-	for v := range maps.Values(m) {
-		out = append(out, v)
-	}
-	return out
-}
-
-// canonCgroup is a cgroup path as cgroup.Group.Name gives it: relative to
-// the mount, with a leading slash.
-func canonCgroup(p string) string { return filepath.Clean("/" + p) }
 
 // wakeLoop asks the loop to scan members now.
 func (d *Daemon) wakeLoop() {
@@ -110,26 +88,30 @@ func (d *Daemon) Register(cs ...prometheus.Collector) error {
 	return nil
 }
 
-// scanAssigned returns the assigned members that exist under the root, by
-// path, with their classes' names; it logs and skips the ones outside the
-// root, and reports whether some do not exist yet (to scan again).
-func (d *Daemon) scanAssigned() (found map[string]Assignment, missing bool) {
-	found = map[string]Assignment{}
+// wantedAssigned returns the assigned members that exist under the root,
+// by path, with their classes; it logs and skips the ones outside the
+// root (once each) and the ones of a class the configuration does not
+// have, and reports whether some do not exist yet (to scan again).
+func (d *Daemon) wantedAssigned() (out map[string]want, missing bool) {
+	d.amu.Lock()
+	as := maps.Clone(d.assigned.byPath)
+	d.amu.Unlock()
+	out = map[string]want{}
 	root := d.root.Name() + "/"
-	for _, a := range d.Assigned() {
-		if !strings.HasPrefix(a.Cgroup, root) {
-			if d.assigned.outside[a.Cgroup] {
-				continue
+	for p, a := range as {
+		switch {
+		case !strings.HasPrefix(p, root):
+			if !d.assigned.outside[p] {
+				d.assigned.outside[p] = true
+				d.log.Warn("member outside the root is not governed", "cgroup", p, "owner", a.Owner, "root", d.root.Name())
 			}
-			d.assigned.outside[a.Cgroup] = true
-			d.log.Warn("member outside the root is not governed", "cgroup", a.Cgroup, "owner", a.Owner, "root", d.root.Name())
-			continue
-		}
-		if !d.opts.FS.Group(a.Cgroup).Exists() {
+		case !d.opts.FS.Group(p).Exists():
 			missing = true
-			continue
+		case d.cfg.Class(a.Class) == nil:
+			d.log.Error("assigned to a class the configuration does not have", "cgroup", p, "class", a.Class, "owner", a.Owner)
+		default:
+			out[p] = want{class: d.cfg.Class(a.Class), owner: a.Owner}
 		}
-		found[a.Cgroup] = a
 	}
-	return found, missing
+	return out, missing
 }

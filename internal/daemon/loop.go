@@ -46,20 +46,12 @@ type want struct {
 
 // wanted returns the cgroups that should be members now, by path.
 func (d *Daemon) wanted() (map[string]want, error) {
-	out := map[string]want{}
 	if d.external() {
-		found, missing := d.scanAssigned()
+		out, missing := d.wantedAssigned()
 		d.retry.Store(missing)
-		for p, a := range found {
-			c := d.cfg.Class(a.Class)
-			if c == nil {
-				d.log.Error("assigned to a class the configuration does not have", "cgroup", p, "class", a.Class, "owner", a.Owner)
-				continue
-			}
-			out[p] = want{class: c, owner: a.Owner}
-		}
 		return out, nil
 	}
+	out := map[string]want{}
 	rels, err := scanTree(d.root.Path())
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", d.root.Path(), err)

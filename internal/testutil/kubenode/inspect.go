@@ -69,20 +69,23 @@ func (n *Node) Inspect(t testing.TB, id string) ContainerState {
 // the pod's cgroup parent joined with the container's id.
 func (n *Node) CgroupPath(t testing.TB, id string) string {
 	t.Helper()
-	p := n.inspect(t, "inspect", id).Info.RuntimeSpec.Linux.CgroupsPath
-	if p == "" {
-		t.Fatalf("crictl inspect %s: no linux.cgroupsPath in the runtime spec", id)
-	}
-	return p
+	return n.cgroupsPath(t, "inspect", id)
 }
 
 // PodCgroupPath returns the cgroup of a pod's sandbox container, relative
 // to the cgroup mount: the pod's cgroup parent joined with the pod's id.
 func (n *Node) PodCgroupPath(t testing.TB, podID string) string {
 	t.Helper()
-	p := n.inspect(t, "inspectp", podID).Info.RuntimeSpec.Linux.CgroupsPath
+	return n.cgroupsPath(t, "inspectp", podID)
+}
+
+// cgroupsPath returns the runtime spec's linux.cgroupsPath that crictl
+// verb (inspect or inspectp) shows for id.
+func (n *Node) cgroupsPath(t testing.TB, verb, id string) string {
+	t.Helper()
+	p := n.inspect(t, verb, id).Info.RuntimeSpec.Linux.CgroupsPath
 	if p == "" {
-		t.Fatalf("crictl inspectp %s: no linux.cgroupsPath in the runtime spec", podID)
+		t.Fatalf("crictl %s %s: no linux.cgroupsPath in the runtime spec", verb, id)
 	}
 	return p
 }
