@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -243,22 +242,25 @@ func (p *Plugin) classify(id string, pd Pod) Decision {
 // addContainerLocked records a container; if its pod is classified, it
 // returns its assignment.
 func (p *Plugin) addContainerLocked(c *api.Container) (daemon.Assignment, bool) {
-	pd := p.pods[c.GetPodSandboxId()]
 	cg, err := CgroupPath(c.GetLinux().GetCgroupsPath())
 	if err != nil {
 		p.log.Error("container not governed", "container", c.GetName(), "id", c.GetId(), "err", err.Error())
 		return daemon.Assignment{}, false
 	}
-	p.ctrs[c.GetId()] = &container{podID: c.GetPodSandboxId(), name: c.GetName(), cgroup: cg}
+	ct := &container{podID: c.GetPodSandboxId(), name: c.GetName(), cgroup: cg}
+	p.ctrs[c.GetId()] = ct
+	return p.assignmentLocked(ct)
+}
+
+// assignmentLocked returns c's assignment, if its pod is known and has a
+// class.
+func (p *Plugin) assignmentLocked(c *container) (daemon.Assignment, bool) {
+	pd := p.pods[c.podID]
 	if pd == nil || pd.decision.Class == "" {
 		return daemon.Assignment{}, false
 	}
-	return p.assignment(pd, c.GetName(), cg), true
-}
-
-func (p *Plugin) assignment(pd *pod, name, cgroup string) daemon.Assignment {
-	return daemon.Assignment{Cgroup: cgroup, Class: pd.decision.Class,
-		Owner: fmt.Sprintf("pod %s/%s container %s", pd.Namespace, pd.Name, name)}
+	return daemon.Assignment{Cgroup: c.cgroup, Class: pd.decision.Class,
+		Owner: fmt.Sprintf("pod %s/%s container %s", pd.Namespace, pd.Name, c.name)}, true
 }
 
 func (p *Plugin) removeContainerLocked(id string) {
@@ -267,9 +269,9 @@ func (p *Plugin) removeContainerLocked(id string) {
 		return
 	}
 	delete(p.ctrs, id)
-	if pd := p.pods[c.podID]; pd != nil && pd.decision.Class != "" {
-		p.target.Unassign(c.cgroup)
-		p.log.Info("container released", "cgroup", c.cgroup, "owner", fmt.Sprintf("pod %s/%s container %s", pd.Namespace, pd.Name, c.name))
+	if a, ok := p.assignmentLocked(c); ok {
+		p.target.Unassign(a.Cgroup)
+		p.log.Info("container released", "cgroup", a.Cgroup, "owner", a.Owner)
 	}
 }
 
@@ -277,11 +279,10 @@ func (p *Plugin) removeContainerLocked(id string) {
 func (p *Plugin) syncLocked(why string) {
 	var as []daemon.Assignment
 	for _, c := range p.ctrs {
-		if pd := p.pods[c.podID]; pd != nil && pd.decision.Class != "" {
-			as = append(as, p.assignment(pd, c.name, c.cgroup))
+		if a, ok := p.assignmentLocked(c); ok {
+			as = append(as, a)
 		}
 	}
-	sort.Slice(as, func(i, j int) bool { return as[i].Cgroup < as[j].Cgroup })
 	p.target.SetAssigned(as)
 	p.countLocked()
 	p.log.Info(why, "pods", len(p.pods), "containers", len(p.ctrs), "governed", len(as))
@@ -298,8 +299,8 @@ func (p *Plugin) countLocked() {
 		p.m.pods.WithLabelValues(pd.decision.Class, string(pd.decision.Rule)).Inc()
 	}
 	for _, c := range p.ctrs {
-		if pd := p.pods[c.podID]; pd != nil && pd.decision.Class != "" {
-			p.m.containers.WithLabelValues(pd.decision.Class).Inc()
+		if a, ok := p.assignmentLocked(c); ok {
+			p.m.containers.WithLabelValues(a.Class).Inc()
 		}
 	}
 }
