@@ -230,3 +230,18 @@ func TestGroupPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckKnobOriginals(t *testing.T) {
+	for _, tc := range []struct {
+		file, value string
+		ok          bool
+	}{
+		{"memory.max", "max", true}, {"memory.max", "524288000", true}, {"memory.max", "", false}, {"memory.max", "50%", false},
+		{"memory.low", "0", true}, {"cpu.weight", "100", true}, {"cpu.weight", "0", false}, {"cpu.weight", "", false},
+		{"io.weight", "default 100", true}, {"io.weight", "8:0 100", false}, {"cgroup.freeze", "0", true}, {"cgroup.freeze", "2", false},
+	} {
+		if err := cgroup.CheckKnob(tc.file, tc.value); (err == nil) != tc.ok {
+			t.Errorf("CheckKnob(%s, %q) = %v; want ok %v", tc.file, tc.value, err, tc.ok)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/policy"
+	"github.com/memqos/memqos/internal/testutil"
 )
 
 // fakeBackend records what the daemon asks of a backend, and reports
@@ -94,12 +95,11 @@ func fakeTree(t *testing.T) *cgroup.FS {
 	return fsys
 }
 
+// writeFile changes a file of the fake tree atomically, as the kernel
+// changes a cgroup file: the running daemon never reads it empty.
 func writeFile(t *testing.T, p, content string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+	if err := testutil.WriteCgroupFile(p, content); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -507,5 +507,63 @@ func TestSameKnob(t *testing.T) {
 		if got := sameKnob(tc.file, tc.cur, tc.want); got != tc.same {
 			t.Errorf("sameKnob(%s, %q, %q) = %v; want %v", tc.file, tc.cur, tc.want, got, tc.same)
 		}
+	}
+}
+
+// TestEmptyReadNeverJournaled reads a knob empty, as a fixture written
+// with a truncate and then a write can be read between the two: memqos
+// must neither journal "" as a member's original (it could not write it
+// back) nor take "" as a value set from outside.
+func TestEmptyReadNeverJournaled(t *testing.T) {
+	fsys := contendedTree(t)
+	addMember(t, fsys, "low/c", 10<<20)
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "max")
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/c/memory.max"), "")
+	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "cpu_weight: 50}", "cpu_weight: 50, memory_max: 300MiB}", 1) +
+		"state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), Machine: 4 << 30, Logger: slog.New(slog.NewJSONHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.rescan(); err != nil {
+		t.Fatal(err)
+	}
+	// A member whose original reads empty is not governed, and says why.
+	if e, ok := d.knobs.journal.Lookup("/memqos/low/c", "memory.max"); ok {
+		t.Errorf("journal entry %+v for a knob read empty", e)
+	}
+	if got := read(t, fsys, "memqos/low/c/memory.max"); got != "" {
+		t.Errorf("memory.max %q written over a knob whose original could not be read", got)
+	}
+	if want := filepath.Join(fsys.Root, "memqos/low/c/memory.max") + ": not a value to restore"; !strings.Contains(log.String(), want) {
+		t.Errorf("log does not say %q:\n%s", want, log.String())
+	}
+	if !d.retryPending() {
+		t.Error("the member whose knob read empty is not retried")
+	}
+	// A governed member's knob read empty by the reassert check is not an
+	// outside value: the journal keeps the original.
+	if got := read(t, fsys, "memqos/low/b/memory.max"); got != itoa(300<<20) {
+		t.Fatalf("memory.max %s; want the class's %d", got, 300<<20)
+	}
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "")
+	d.reassert()
+	if e, ok := d.knobs.journal.Lookup("/memqos/low/b", "memory.max"); !ok || e.Original != "max" {
+		t.Errorf("journal entry %+v, %v after an empty read; want the original max", e, ok)
+	}
+	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), itoa(500<<20))
+	d.reassert()
+	if e, ok := d.knobs.journal.Lookup("/memqos/low/b", "memory.max"); !ok || e.Original != itoa(500<<20) {
+		t.Errorf("journal entry %+v, %v; want the outside value %d", e, ok, 500<<20)
+	}
+	if err := d.shutdown("test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, fsys, "memqos/low/b/memory.max"); got != itoa(500<<20) {
+		t.Errorf("memory.max %s after stop; want the outside value %d", got, 500<<20)
 	}
 }

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/memqos/memqos/internal/cgroup"
@@ -27,11 +29,10 @@ func (k *knobs) set(cg, file, value, reason string) error {
 	}
 	g := k.fs.Group(cg)
 	if _, ok := k.journal.Lookup(cg, file); !ok {
-		orig, err := g.ReadString(file)
+		orig, err := readOriginal(g, file)
 		if err != nil {
 			return err
 		}
-		orig = originalValue(file, orig)
 		if orig == value {
 			// Already so (memqos run --class sets memory.max itself):
 			// nothing changes, so nothing is to be restored.
@@ -45,8 +46,8 @@ func (k *knobs) set(cg, file, value, reason string) error {
 		// container's limits): read it again, so that their value, not
 		// the one before it, is the original. Only the microseconds
 		// between this read and the write below are left open.
-		if now, err := g.ReadString(file); err == nil && originalValue(file, now) != orig {
-			if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: originalValue(file, now)}); err != nil {
+		if now, err := readOriginal(g, file); err == nil && now != orig {
+			if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: now}); err != nil {
 				return err
 			}
 		}
@@ -58,6 +59,26 @@ func (k *knobs) set(cg, file, value, reason string) error {
 		k.writes(cg, file)
 	}
 	return nil
+}
+
+// readOriginal reads g's file as a value to restore later. A value that
+// could not be written back (empty, or not of the file's form) is read
+// once more, since a writer may be between its truncate and its write;
+// if it is still not restorable, the error names the file, and nothing
+// may be recorded.
+func readOriginal(g *cgroup.Group, file string) (string, error) {
+	var err error
+	for range 2 {
+		var s string
+		if s, err = g.ReadString(file); err != nil {
+			return "", err
+		}
+		s = originalValue(file, s)
+		if err = cgroup.CheckKnob(file, s); err == nil {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not a value to restore, so memqos leaves the file alone: %w", filepath.Join(g.Path(), file), err)
 }
 
 // originalValue is what to write back to restore a file read as s: the

@@ -140,11 +140,12 @@ func (d *Daemon) reassert() {
 			if !k.held {
 				continue
 			}
-			cur, err := m.group.ReadString(k.file)
+			cur, err := readOriginal(m.group, k.file)
 			if err != nil {
-				continue // the member is going; the next scan drops it
+				// The member is going (the next scan drops it), or the
+				// file holds nothing restorable: try at the next tick.
+				continue
 			}
-			cur = originalValue(k.file, cur)
 			if sameKnob(k.file, cur, k.value) {
 				continue
 			}

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -59,15 +60,36 @@ func FakeCgroupTree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	for rel, content := range files {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		if err := WriteCgroupFile(filepath.Join(root, rel), content); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return root
+}
+
+// WriteCgroupFile writes content to the fake cgroup file p, creating its
+// directory, as the kernel changes a cgroup file: all at once. It writes a
+// temporary file and renames it into place, so that code reading p at the
+// same moment (a daemon's loop, a sampler) sees the old content or the
+// new, never an empty file between a truncate and a write. It returns an
+// error rather than failing a test, so that any goroutine may call it.
+func WriteCgroupFile(p, content string) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".fake-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.WriteString(content)
+	err = errors.Join(err, tmp.Chmod(0o644), tmp.Close())
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // ParentCgroup is Cgroup with the memory controller enabled for the

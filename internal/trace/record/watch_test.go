@@ -35,7 +35,9 @@ func TestWatchEnds(t *testing.T) {
 			return os.Rename(filepath.Join(fsys.Root, "g"), filepath.Join(fsys.Root, ".removed"))
 		}, false},
 		{"no process left", func(fsys *cgroup.FS, _ context.CancelFunc) error {
-			return os.WriteFile(filepath.Join(fsys.Root, "g/cgroup.events"), []byte("populated 0\nfrozen 0\n"), 0o644)
+			// Atomic, as the kernel changes the file: the sampler reads it
+			// meanwhile.
+			return testutil.WriteCgroupFile(filepath.Join(fsys.Root, "g/cgroup.events"), "populated 0\nfrozen 0\n")
 		}, true},
 		{"canceled", func(_ *cgroup.FS, cancel context.CancelFunc) error { cancel(); return nil }, true},
 	}
