@@ -103,6 +103,11 @@ type Class struct {
 	Floor Size `yaml:"floor,omitempty"`
 	// Step (LOW only) bounds how far memory.high moves at a time.
 	Step Size `yaml:"step,omitempty"`
+	// ReclaimOnCap (LOW only), if set, is how much memory the kernel is
+	// asked to reclaim from a member (memory.reclaim) each time memqos
+	// caps it: its page cache goes first, so that the cap bites its
+	// anonymous memory later. 0 (the default) reclaims nothing.
+	ReclaimOnCap Size `yaml:"reclaim_on_cap,omitempty"`
 	// YieldsTo (LOW only) names the HIGH classes whose pressure slows this
 	// class; default all.
 	YieldsTo []string `yaml:"yields_to,omitempty"`

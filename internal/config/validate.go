@@ -121,7 +121,7 @@ func (cl *Class) validateHigh(p string) error {
 		set  bool
 	}{
 		{"slow", cl.Slow != ""}, {"delay", cl.Delay != 0}, {"memory_high", !cl.MemoryHigh.IsZero()},
-		{"floor", !cl.Floor.IsZero()}, {"step", !cl.Step.IsZero()}, {"yields_to", len(cl.YieldsTo) > 0},
+		{"floor", !cl.Floor.IsZero()}, {"step", !cl.Step.IsZero()}, {"reclaim_on_cap", !cl.ReclaimOnCap.IsZero()}, {"yields_to", len(cl.YieldsTo) > 0},
 		{"escalation", cl.Escalation != (Escalation{})},
 	} {
 		if f.set {
@@ -148,7 +148,7 @@ func (cl *Class) validateLow(p string, c *Config) error {
 	for _, f := range []struct {
 		name string
 		s    Size
-	}{{"floor", cl.Floor}, {"step", cl.Step}, {"memory_high", cl.MemoryHigh}} {
+	}{{"floor", cl.Floor}, {"step", cl.Step}, {"memory_high", cl.MemoryHigh}, {"reclaim_on_cap", cl.ReclaimOnCap}} {
 		if f.s.Percent > 0 {
 			return &FieldError{Path: p + "." + f.name, Msg: "must be a size, not a percentage"}
 		}

@@ -1,9 +1,6 @@
 package daemon
 
 import (
-	"maps"
-	"strings"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -86,32 +83,4 @@ func (d *Daemon) Register(cs ...prometheus.Collector) error {
 		}
 	}
 	return nil
-}
-
-// wantedAssigned returns the assigned members that exist under the root,
-// by path, with their classes; it logs and skips the ones outside the
-// root (once each) and the ones of a class the configuration does not
-// have, and reports whether some do not exist yet (to scan again).
-func (d *Daemon) wantedAssigned() (out map[string]want, missing bool) {
-	d.amu.Lock()
-	as := maps.Clone(d.assigned.byPath)
-	d.amu.Unlock()
-	out = map[string]want{}
-	root := d.root.Name() + "/"
-	for p, a := range as {
-		switch {
-		case !strings.HasPrefix(p, root):
-			if !d.assigned.outside[p] {
-				d.assigned.outside[p] = true
-				d.log.Warn("member outside the root is not governed", "cgroup", p, "owner", a.Owner, "root", d.root.Name())
-			}
-		case !d.opts.FS.Group(p).Exists():
-			missing = true
-		case d.cfg.Class(a.Class) == nil:
-			d.log.Error("assigned to a class the configuration does not have", "cgroup", p, "class", a.Class, "owner", a.Owner)
-		default:
-			out[p] = want{class: d.cfg.Class(a.Class), owner: a.Owner}
-		}
-	}
-	return out, missing
 }

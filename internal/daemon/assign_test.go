@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/memqos/memqos/internal/cgroup"
-	"github.com/memqos/memqos/internal/config"
 )
 
 const nriConfig = `
@@ -36,21 +34,6 @@ func kubeTree(t *testing.T) *cgroup.FS {
 	return fsys
 }
 
-func newNRIDaemon(t *testing.T, fsys *cgroup.FS, be backend, state string) (*Daemon, *syncBuffer) {
-	t.Helper()
-	cfg, err := config.Parse([]byte(nriConfig + "state: " + state + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log syncBuffer
-	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(be), Machine: 4 << 30,
-		Logger: slog.New(slog.NewJSONHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, &log
-}
-
 func memberOwner(d *Daemon, class, cgroup string) (string, bool) {
 	for _, c := range d.Status().Classes {
 		for _, m := range c.Members {
@@ -66,14 +49,8 @@ func TestAssignedMembers(t *testing.T) {
 	fsys := kubeTree(t)
 	addMemberAt(t, fsys, "kubepods", "burstable/poda/c1", 500<<20)
 	addMemberAt(t, fsys, "kubepods", "besteffort/podb/c2", 450<<20)
-	be := newFake()
-	d, log := newNRIDaemon(t, fsys, be, filepath.Join(t.TempDir(), "state.json"))
-	stop := start(d)
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
+	h := newHarness(t, fsys, nriConfig, false)
+	d := h.d
 
 	// No class groups in the NRI mode: members are wherever pods are.
 	for _, c := range []string{"high", "low"} {
@@ -83,69 +60,65 @@ func TestAssignedMembers(t *testing.T) {
 	}
 	// Nothing is governed until assigned, even where a class pattern
 	// would have matched.
+	h.step()
+	if n := len(d.members); n != 0 {
+		t.Fatalf("%d members before any assignment", n)
+	}
 	d.Assign(Assignment{Cgroup: "/kubepods/burstable/poda/c1", Class: "high", Owner: "pod default/a container c1"})
 	d.Assign(Assignment{Cgroup: "kubepods/besteffort/podb/c2", Class: "low", Owner: "pod default/b container c2"})
 	d.Assign(Assignment{Cgroup: "system.slice/x", Class: "low", Owner: "pod default/x container x"})
 	d.Assign(Assignment{Cgroup: "kubepods/burstable/podc/c3", Class: "low", Owner: "pod default/c container c3"})
-	defer func() {
-		if t.Failed() {
-			t.Log(log.String())
-		}
-	}()
-	waitFor(t, "the LOW container's cpu.weight", func() bool { return read(t, fsys, "kubepods/besteffort/podb/c2/cpu.weight") == "50" })
-	be.fire("high")
-	waitFor(t, "LOW capped and HIGH protected", func() bool {
-		return read(t, fsys, "kubepods/besteffort/podb/c2/memory.high") == itoa(450<<20) &&
-			read(t, fsys, "kubepods/burstable/poda/c1/memory.low") == itoa(500<<20)
-	})
-	waitFor(t, "the status to show both members with their owners", func() bool {
-		o1, ok1 := memberOwner(d, "high", "/kubepods/burstable/poda/c1")
-		o2, ok2 := memberOwner(d, "low", "/kubepods/besteffort/podb/c2")
-		return ok1 && ok2 && o1 == "pod default/a container c1" && o2 == "pod default/b container c2"
-	})
-	if !strings.Contains(log.String(), `"msg":"member outside the root is not governed"`) {
+	h.step()
+	h.want("kubepods/besteffort/podb/c2/cpu.weight", "50", "the LOW container")
+	h.det.fire("high")
+	h.step()
+	h.want("kubepods/besteffort/podb/c2/memory.high", itoa(450<<20), "LOW capped")
+	h.want("kubepods/burstable/poda/c1/memory.low", itoa(500<<20), "HIGH protected")
+	o1, ok1 := memberOwner(d, "high", "/kubepods/burstable/poda/c1")
+	o2, ok2 := memberOwner(d, "low", "/kubepods/besteffort/podb/c2")
+	if !ok1 || !ok2 || o1 != "pod default/a container c1" || o2 != "pod default/b container c2" {
+		t.Errorf("status owners %q %v, %q %v; want both members with their owners", o1, ok1, o2, ok2)
+	}
+	if !strings.Contains(h.log.String(), `"msg":"member outside the root is not governed"`) {
 		t.Error("a cgroup outside the root was not reported")
 	}
 	// A container whose cgroup appears after it was assigned is governed
 	// when it does (the loop keeps scanning while one is missing).
+	if !d.retryPending() {
+		t.Error("an assigned cgroup that does not exist yet is not looked for again")
+	}
 	addMemberAt(t, fsys, "kubepods", "burstable/podc/c3", 10<<20)
-	waitFor(t, "the late container's cpu.weight", func() bool { return read(t, fsys, "kubepods/burstable/podc/c3/cpu.weight") == "50" })
+	h.step()
+	h.want("kubepods/burstable/podc/c3/cpu.weight", "50", "the late container")
 
 	// Synchronization replaces the set: c1 stays (not applied twice), c3
 	// goes and is restored.
-	added := len(be.added)
+	added := len(h.det.added)
 	d.SetAssigned([]Assignment{
 		{Cgroup: "kubepods/burstable/poda/c1", Class: "high", Owner: "pod default/a container c1"},
 		{Cgroup: "kubepods/besteffort/podb/c2", Class: "low", Owner: "pod default/b container c2"},
 	})
-	waitFor(t, "the container left out of the sync to be restored", func() bool { return read(t, fsys, "kubepods/burstable/podc/c3/cpu.weight") == "100" })
-	be.mu.Lock()
-	if len(be.added) != added {
-		t.Errorf("synchronization added members again: %v", be.added[added:])
+	h.step()
+	h.want("kubepods/burstable/podc/c3/cpu.weight", "100", "the container left out of the sync restored")
+	if len(h.det.added) != added {
+		t.Errorf("synchronization added members again: %v", h.det.added[added:])
 	}
-	be.mu.Unlock()
 
 	// Unassigning restores the member's knobs at once.
 	d.Unassign("kubepods/besteffort/podb/c2")
-	waitFor(t, "the unassigned container restored", func() bool {
-		return read(t, fsys, "kubepods/besteffort/podb/c2/cpu.weight") == "100" && read(t, fsys, "kubepods/besteffort/podb/c2/memory.high") == "max"
-	})
-	err := stop()
-	stop = nil
-	if err != nil {
+	h.step()
+	h.want("kubepods/besteffort/podb/c2/cpu.weight", "100", "the unassigned container restored")
+	h.want("kubepods/besteffort/podb/c2/memory.high", "max", "the unassigned container restored")
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, fsys, "kubepods/burstable/poda/c1/memory.low"); got != "0" {
-		t.Errorf("after stop HIGH's memory.low = %q; want 0", got)
-	}
-	if n := len(d.knobs.journal.Entries()); n != 0 {
+	h.want("kubepods/burstable/poda/c1/memory.low", "0", "after stop, HIGH's memory.low")
+	if n := len(d.knobs.Entries()); n != 0 {
 		t.Errorf("journal still holds %d entries", n)
 	}
-	be.mu.Lock()
-	defer be.mu.Unlock()
 	for _, p := range []string{"/kubepods/burstable/poda/c1", "/kubepods/besteffort/podb/c2", "/kubepods/burstable/podc/c3"} {
-		if !slices.Contains(be.removed, p) {
-			t.Errorf("%s never released from the backend: %v", p, be.removed)
+		if !slices.Contains(h.det.removed, p) {
+			t.Errorf("%s never released from the detector: %v", p, h.det.removed)
 		}
 	}
 }

@@ -1,7 +1,9 @@
-// Package daemon is memqos's controller: it owns a cgroup subtree, finds
-// the member cgroups of each priority class as they appear, takes a
-// snapshot of them, lets internal/policy decide, and carries out the plan
-// through a backend (structops or cgroupfs). Every knob it changes is in
+// Package daemon is memqos's controller: it owns a cgroup subtree, follows
+// the member cgroups of each priority class from a member source (the
+// tree below the root, or the NRI plugin's assignments), takes a snapshot
+// of them, lets internal/policy decide, and has the plan's intents carried
+// out by the actuators it chose, with pressure reported by the detector it
+// chose (internal/govern, plugins.go; docs/architecture.md). Every knob it changes is in
 // its journal (the state file) before the change, so that a daemon that
 // starts after a crash, or stops on a signal, restores them all.
 //
@@ -25,6 +27,8 @@ import (
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/govern"
+	"github.com/memqos/memqos/internal/kernel"
 	"github.com/memqos/memqos/internal/policy"
 )
 
@@ -39,12 +43,19 @@ const (
 type Options struct {
 	Config *config.Config
 	FS     *cgroup.FS
-	// DryRun logs every decision and changes nothing.
+	// DryRun logs every decision and changes nothing: no knob, group or
+	// controller is written, and nothing is loaded into the kernel.
 	DryRun bool
 	Logger *slog.Logger
-	// Backend, if set, opens the backend instead of the one the
-	// configuration selects (tests).
-	Backend func(*config.Config) (backend, error)
+	// Plugins, if set, opens the detector and actuators instead of the
+	// ones the configuration and the host call for (tests). Their means
+	// are what the policy plans with.
+	Plugins func(cfg *config.Config, k govern.Knobs) (govern.Detector, []govern.Actuator, policy.Means, error)
+	// TreeEvents, if set, is where the groups created and removed below
+	// the root are reported instead of a tree watcher (tests).
+	TreeEvents <-chan cgroup.TreeEvent
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 	// Machine is the memory of the machine, the limit of a root with no
 	// limit of its own; 0 reads /proc/meminfo.
 	Machine uint64
@@ -56,15 +67,16 @@ type Daemon struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	root    *cgroup.Group
-	knobs   *knobs
-	be      backend
-	engine  *policy.Engine
+	knobs   knobWriter
+	plugins *plugins
+	pol     policy.Policy
 	metrics *metrics
-	members map[string]*member // by path
+	members map[string]*govern.Member // by path
+	src     memberSource
 	wake    chan struct{}
 	reload  chan *config.Config
 	onsets  map[string]time.Time // pressure onset per HIGH class, until acted on
-	retry   atomic.Bool          // a member could not be governed: rescan at the next tick
+	retry   atomic.Bool          // a member could not be governed: scan again at the next tick
 
 	mu     sync.Mutex
 	status Status
@@ -78,12 +90,16 @@ func (d *Daemon) retryPending() bool { return d.retry.Load() }
 
 // New prepares a daemon: it opens the journal, restores what a previous
 // daemon left changed, creates the root and the class groups with their
-// controllers, and sets up the backend. Nothing is governed before Run.
+// controllers, and opens the detector and actuators. Nothing is governed
+// before Run.
 func New(opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, members: map[string]*member{},
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, members: map[string]*govern.Member{},
 		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{},
 		assigned: assigned{byPath: map[string]Assignment{}, outside: map[string]bool{}}}
 	d.metrics = newMetrics()
@@ -91,10 +107,14 @@ func New(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.knobs = &knobs{fs: opts.FS, journal: j, dry: opts.DryRun, log: d.log, writes: d.metrics.knobWrite}
+	// The one place that tells a dry run from a live one.
+	d.knobs = &journaled{fs: opts.FS, journal: j, log: d.log, writes: d.metrics.knobWrite}
+	if opts.DryRun {
+		d.knobs = newDry(opts.FS, j, d.log)
+	}
 	if left := j.Entries(); len(left) > 0 {
 		d.log.Warn("restoring knobs a previous memqos daemon left changed", "count", len(left), "state", d.cfg.State)
-		if err := d.knobs.restoreAll("left by a previous daemon"); err != nil {
+		if err := d.knobs.RestoreAll("left by a previous daemon"); err != nil {
 			return nil, fmt.Errorf("restore the previous daemon's knobs: %w", err)
 		}
 	}
@@ -110,7 +130,7 @@ func rootPath(cfg *config.Config) string {
 }
 
 // setup creates the root and class groups, enables controllers down to
-// the classes, and chooses the backend.
+// the classes, and opens the plugins and the policy.
 func (d *Daemon) setup() error {
 	d.root = d.opts.FS.Group(rootPath(d.cfg))
 	if d.opts.DryRun && !d.root.Exists() {
@@ -127,24 +147,37 @@ func (d *Daemon) setup() error {
 			return err
 		}
 	}
-	open := d.opts.Backend
-	if open == nil {
-		open = func(cfg *config.Config) (backend, error) { return openBackend(cfg, d.opts.FS, d.root, d.log) }
-	}
-	be, err := open(d.cfg)
+	p, err := d.openPlugins()
 	if err != nil {
 		return err
 	}
-	eng, err := policy.New(d.cfg, be.mode())
+	pol, err := policy.New(d.cfg, p.means)
 	if err != nil {
-		be.close()
-		return err
+		return errors.Join(err, p.close())
 	}
-	d.be = be
-	d.engine = eng
+	d.plugins, d.pol = p, pol
 	d.metrics.declare(d.cfg)
-	d.log.Info("backend", "name", be.name(), "root", d.root.Path(), "dry_run", d.opts.DryRun)
+	d.log.Info("backend", "name", p.backend(), "actuators", p.names(), "detector", p.det.Name(), "root", d.root.Path(), "dry_run", d.opts.DryRun)
 	return nil
+}
+
+// openPlugins chooses the detector and actuators from the host's probe
+// and the configuration, and opens them.
+func (d *Daemon) openPlugins() (*plugins, error) {
+	if d.opts.Plugins != nil {
+		det, acts, means, err := d.opts.Plugins(d.cfg, d.knobs)
+		if err != nil {
+			return nil, err
+		}
+		return &plugins{choice: choice{means: means}, det: det, acts: acts}, nil
+	}
+	h := &kernel.Host{CgroupRoot: d.opts.FS.Root}
+	ch, err := choose(d.cfg, h.Probe(), d.opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	d.log.Info("plugins chosen", "backend", ch.name(), "why", ch.why)
+	return ch.open(&env{cfg: d.cfg, root: d.root, knobs: d.knobs}, d.opts.DryRun, d.log)
 }
 
 // classKnobs writes each class group's cpu.weight: how the class shares
@@ -158,10 +191,10 @@ func (d *Daemon) classKnobs() error {
 			break // no class groups
 		}
 		g := d.root.Child(c.Name)
-		if c.CPUWeight == 0 || (d.opts.DryRun && !g.Exists()) {
+		if c.CPUWeight == 0 || !g.Exists() { // a dry run creates no group
 			continue
 		}
-		err := d.knobs.set(g.Name(), "cpu.weight", strconv.FormatUint(c.CPUWeight, 10), "class "+c.Name+" CPU share")
+		err := d.knobs.Set(g.Name(), "cpu.weight", strconv.FormatUint(c.CPUWeight, 10), "class "+c.Name+" CPU share")
 		if errors.Is(err, fs.ErrNotExist) {
 			d.log.Warn("no cpu controller: the class's cpu_weight applies to its members only", "cgroup", g.Name())
 			continue
@@ -171,15 +204,11 @@ func (d *Daemon) classKnobs() error {
 	return errors.Join(errs...)
 }
 
-// ensureGroup creates g if missing (not in dry run) and enables, from the
-// cgroup mount down to g, the controllers memqos uses for g's children.
+// ensureGroup creates g if missing and enables, from the cgroup mount
+// down to g, the controllers memqos uses for g's children.
 func (d *Daemon) ensureGroup(g *cgroup.Group) error {
 	if !g.Exists() {
-		if d.opts.DryRun {
-			d.log.Info("decision", "action", "mkdir", "cgroup", g.Name(), "dry_run", true)
-			return nil
-		}
-		if _, err := d.opts.FS.Create(g.Name()); err != nil {
+		if err := d.knobs.Create(d.opts.FS, g); err != nil {
 			return err
 		}
 	}
@@ -196,14 +225,14 @@ func (d *Daemon) enableDown(g *cgroup.Group) error {
 	parent := d.opts.FS.Group("")
 	for _, c := range chain {
 		for _, ctrl := range []string{"memory", "cpu", "io"} {
-			if err := enableIn(parent, ctrl, ctrl == "memory", d.opts.DryRun); err != nil {
+			if err := d.enableIn(parent, ctrl, ctrl == "memory"); err != nil {
 				return err
 			}
 		}
 		parent = c
 	}
 	for _, ctrl := range []string{"memory", "cpu", "io"} {
-		if err := enableIn(g, ctrl, ctrl == "memory", d.opts.DryRun); err != nil {
+		if err := d.enableIn(g, ctrl, ctrl == "memory"); err != nil {
 			return err
 		}
 	}
@@ -212,9 +241,9 @@ func (d *Daemon) enableDown(g *cgroup.Group) error {
 
 // enableIn enables ctrl for g's children if g has it; a missing optional
 // controller is skipped.
-func enableIn(g *cgroup.Group, ctrl string, required, dry bool) error {
+func (d *Daemon) enableIn(g *cgroup.Group, ctrl string, required bool) error {
 	if !g.Exists() {
-		return nil // dry run: not created
+		return nil // a dry run creates no group
 	}
 	have, err := g.SubtreeControl()
 	if err != nil {
@@ -233,10 +262,7 @@ func enableIn(g *cgroup.Group, ctrl string, required, dry bool) error {
 		}
 		return nil
 	}
-	if dry {
-		return nil
-	}
-	err = g.EnableControllers(ctrl)
+	err = d.knobs.Enable(g, ctrl)
 	if err != nil && !required {
 		return nil // e.g. io without a block device; weights will say so
 	}
@@ -255,56 +281,82 @@ func (d *Daemon) Reload(cfg *config.Config) {
 }
 
 // Run governs the members until ctx is done, then restores every knob it
-// changed and detaches everything.
+// changed and closes the plugins.
 func (d *Daemon) Run(ctx context.Context) error {
-	defer d.be.close()
-	err := d.loop(ctx)
-	return errors.Join(err, d.shutdown("daemon stopping"))
+	err := d.start()
+	if err == nil {
+		err = d.loop(ctx)
+	}
+	return errors.Join(err, d.stop("daemon stopping"))
 }
 
-func (d *Daemon) loop(ctx context.Context) error {
-	stopWatch, err := d.watchTree(ctx)
-	if err != nil {
+// start follows the members' source, writes the classes' knobs and
+// governs the members there are.
+func (d *Daemon) start() error {
+	if err := d.openSource(); err != nil {
 		return err
 	}
-	defer func() { stopWatch() }()
 	if err := d.classKnobs(); err != nil {
 		return err
 	}
-	if err := d.rescan(); err != nil {
-		return err
+	d.reconcile()
+	return nil
+}
+
+// openSource follows the members of the configuration: assignments in
+// the NRI mode, else the tree below the root.
+func (d *Daemon) openSource() error {
+	if d.external() {
+		d.src = assignSource{d}
+		return nil
 	}
+	src, err := newTreeSource(d.cfg, d.opts.FS, d.root, d.opts.TreeEvents)
+	if err != nil {
+		return fmt.Errorf("follow the groups below %s: %w", d.root.Path(), err)
+	}
+	d.src = src
+	return nil
+}
+
+// stop stops governing every member, restores every knob and closes the
+// source and the plugins.
+func (d *Daemon) stop(reason string) error {
+	err := d.shutdown(reason)
+	if d.src != nil {
+		d.src.close()
+	}
+	return errors.Join(err, d.plugins.close())
+}
+
+func (d *Daemon) loop(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	events := d.src.events()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case cfg := <-d.reload:
-			oldRoot := d.root.Name()
 			if err := d.applyReload(cfg); err != nil {
 				return err
 			}
-			if d.root.Name() != oldRoot { // watch the new root instead
-				stopWatch()
-				next, err := d.watchTree(ctx)
-				if err != nil {
-					stopWatch = func() {}
-					return err
-				}
-				stopWatch = next
+			events = d.src.events()
+		case ev, ok := <-events:
+			if !ok {
+				d.log.Error("cgroup tree watcher stopped: groups created from now on are not seen", "root", d.root.Path())
+				events = nil
+				break
 			}
+			d.src.seen(ev)
+			d.drainEvents()
+			d.reconcile()
 		case <-d.wake:
-			if err := d.rescan(); err != nil {
-				d.log.Error("scan members", "err", err)
-			}
-		case t := <-d.be.triggers():
-			d.metrics.trigger(t.class)
+			d.reconcile()
+		case t := <-d.plugins.det.Triggers():
+			d.metrics.trigger(t.Class)
 		case <-timer.C:
 			if d.retry.Load() {
-				if err := d.rescan(); err != nil {
-					d.log.Error("scan members", "err", err)
-				}
+				d.reconcile()
 			}
 		}
 		plan := d.tick()
@@ -322,13 +374,45 @@ func (d *Daemon) loop(ctx context.Context) error {
 	}
 }
 
+// step is one turn of the loop that waits for nothing: it takes the
+// member changes and triggers already reported, scans, and ticks. Tests
+// drive the daemon with it, on their own clock.
+func (d *Daemon) step() policy.Plan {
+	d.drainEvents()
+	for {
+		select {
+		case t := <-d.plugins.det.Triggers():
+			d.metrics.trigger(t.Class)
+			continue
+		default:
+		}
+		break
+	}
+	d.reconcile()
+	return d.tick()
+}
+
+// drainEvents takes the member source's events already reported.
+func (d *Daemon) drainEvents() {
+	for {
+		select {
+		case ev, ok := <-d.src.events():
+			if !ok {
+				return
+			}
+			d.src.seen(ev)
+		default:
+			return
+		}
+	}
+}
+
 // applyReload restores everything and starts over with cfg.
 func (d *Daemon) applyReload(cfg *config.Config) error {
 	d.log.Info("reloading configuration", "root", cfg.Root, "classes", len(cfg.Classes))
-	if err := d.shutdown("configuration reloaded"); err != nil {
+	if err := d.stop("configuration reloaded"); err != nil {
 		d.log.Error("restore before reload", "err", err)
 	}
-	d.be.close()
 	old := d.cfg
 	d.cfg = cfg
 	if err := d.setup(); err != nil {
@@ -338,20 +422,24 @@ func (d *Daemon) applyReload(cfg *config.Config) error {
 			return fmt.Errorf("reload failed, and so did going back to the previous configuration: %w", err)
 		}
 	}
+	if err := d.openSource(); err != nil {
+		return err
+	}
 	if err := d.classKnobs(); err != nil {
 		d.log.Error("class CPU weights", "err", err)
 	}
-	return d.rescan()
+	d.reconcile()
+	return nil
 }
 
 // shutdown stops governing every member and restores every knob.
 func (d *Daemon) shutdown(reason string) error {
 	var errs []error
 	for _, m := range d.members {
-		errs = append(errs, d.be.remove(m))
+		errs = append(errs, d.release(m))
 	}
-	d.members = map[string]*member{}
-	errs = append(errs, d.knobs.restoreAll(reason))
+	d.members = map[string]*govern.Member{}
+	errs = append(errs, d.knobs.RestoreAll(reason))
 	return errors.Join(errs...)
 }
 

@@ -1,77 +1,158 @@
 package daemon
 
 import (
-	"bytes"
-	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/memqos/memqos/internal/actuate"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/govern"
 	"github.com/memqos/memqos/internal/policy"
 	"github.com/memqos/memqos/internal/testutil"
 )
 
-// fakeBackend records what the daemon asks of a backend, and reports
-// triggers the test sets.
-type fakeBackend struct {
+// fakeDetector records what the daemon asks of a detector, and reports
+// triggers the test fires, at the test's clock.
+type fakeDetector struct {
 	mu      sync.Mutex
 	added   []string
 	removed []string
 	last    map[string]time.Time
-	trig    chan trigger
+	trig    chan govern.Trigger
 	closed  bool
+	now     func() time.Time
 }
 
-func newFake() *fakeBackend {
-	return &fakeBackend{last: map[string]time.Time{}, trig: make(chan trigger, 8)}
+func newFakeDetector(now func() time.Time) *fakeDetector {
+	return &fakeDetector{last: map[string]time.Time{}, trig: make(chan govern.Trigger, 64), now: now}
 }
 
-func (f *fakeBackend) name() string      { return "fake" }
-func (f *fakeBackend) mode() policy.Mode { return policy.CgroupFS }
-func (f *fakeBackend) add(m *member) error {
+func (f *fakeDetector) Name() string { return "fake" }
+func (f *fakeDetector) Add(m *govern.Member) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.added = append(f.added, m.path)
+	f.added = append(f.added, m.Path)
 	return nil
 }
-func (f *fakeBackend) remove(m *member) error {
+func (f *fakeDetector) Remove(m *govern.Member) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.removed = append(f.removed, m.path)
+	f.removed = append(f.removed, m.Path)
 	return nil
 }
-func (f *fakeBackend) lift(*member, bool) error          { return nil }
-func (f *fakeBackend) program(policy.Plan) error         { return nil }
-func (f *fakeBackend) triggers() <-chan trigger          { return f.trig }
-func (f *fakeBackend) counters(string) map[string]uint64 { return nil }
-func (f *fakeBackend) close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.closed = true
-	return nil
-}
-func (f *fakeBackend) lastTrigger(c string) time.Time {
+func (f *fakeDetector) Gate(bool, map[string]bool) error  { return nil }
+func (f *fakeDetector) Triggers() <-chan govern.Trigger   { return f.trig }
+func (f *fakeDetector) Counters(string) map[string]uint64 { return nil }
+func (f *fakeDetector) Close() error                      { f.closed = true; return nil }
+func (f *fakeDetector) LastTrigger(c string) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.last[c]
 }
-func (f *fakeBackend) fire(c string) {
+
+// fire reports pressure in class c now.
+func (f *fakeDetector) fire(c string) {
 	f.mu.Lock()
-	f.last[c] = time.Now()
+	f.last[c] = f.now()
 	f.mu.Unlock()
-	f.trig <- trigger{class: c, at: time.Now()}
+	f.trig <- govern.Trigger{Class: c, At: f.now()}
 }
 
-// use returns an Options.Backend that opens be.
-func use(be backend) func(*config.Config) (backend, error) {
-	return func(*config.Config) (backend, error) { return be, nil }
+// clock is the tests' clock: it moves only when a test moves it.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// harness drives a daemon step by step on a fake cgroup tree, with a
+// fake detector, the knob actuator and a test clock: no test waits for
+// the loop.
+type harness struct {
+	t      *testing.T
+	d      *Daemon
+	fsys   *cgroup.FS
+	det    *fakeDetector
+	clock  *clock
+	events chan cgroup.TreeEvent
+	log    *syncBuffer
+}
+
+// newHarness makes a daemon of the configuration doc (without state,
+// which it adds) over fsys, and starts it: the members there are are
+// governed.
+func newHarness(t *testing.T, fsys *cgroup.FS, doc string, dry bool) *harness {
+	t.Helper()
+	h := newHarnessAt(t, fsys, doc, filepath.Join(t.TempDir(), "state.json"), dry)
+	if err := h.d.start(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// newHarnessAt is newHarness with a state file, without starting.
+func newHarnessAt(t *testing.T, fsys *cgroup.FS, doc, state string, dry bool) *harness {
+	t.Helper()
+	cfg, err := config.Parse([]byte(doc + "state: " + state + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fsys: fsys, clock: &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		events: make(chan cgroup.TreeEvent, 64), log: &syncBuffer{}}
+	h.det = newFakeDetector(h.clock.now)
+	h.d, err = New(Options{Config: cfg, FS: fsys, DryRun: dry, Machine: 4 << 30, Now: h.clock.now, TreeEvents: h.events,
+		Plugins: func(_ *config.Config, k govern.Knobs) (govern.Detector, []govern.Actuator, policy.Means, error) {
+			return h.det, []govern.Actuator{actuate.NewKnobs(k)}, policy.Means{}, nil
+		},
+		Logger: slog.New(slog.NewJSONHandler(h.log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(h.log.String())
+		}
+	})
+	return h
+}
+
+// step moves the clock by one active tick and runs one turn of the loop.
+func (h *harness) step() policy.Plan {
+	h.clock.t = h.clock.t.Add(activeTick)
+	return h.d.step()
+}
+
+// steps runs n turns.
+func (h *harness) steps(n int) {
+	for range n {
+		h.step()
+	}
+}
+
+// add makes a member below the root and reports it, as the tree watcher
+// would.
+func (h *harness) add(rel string, usage uint64) {
+	h.t.Helper()
+	addMember(h.t, h.fsys, rel, usage)
+	h.events <- cgroup.TreeEvent{Path: h.d.root.Child(rel).Name(), Kind: cgroup.Created}
+}
+
+// stop stops the daemon as Run does when it ends.
+func (h *harness) stop() error { return h.d.stop("daemon stopping") }
+
+// want fails the test unless the file rel of the fake tree reads want.
+func (h *harness) want(rel, want, when string) {
+	h.t.Helper()
+	if got := read(h.t, h.fsys, rel); got != want {
+		h.t.Fatalf("%s: %s = %q; want %q", when, rel, got, want)
+	}
 }
 
 // fakeTree makes a cgroup-like tree in a temporary directory: a root
@@ -152,39 +233,6 @@ classes:
   - {name: low, priority: low, floor: 64MiB, step: 512MiB, cpu_weight: 50}
 `
 
-func newTestDaemon(t *testing.T, fsys *cgroup.FS, be backend, dry bool) (*Daemon, *syncBuffer) {
-	t.Helper()
-	cfg, err := config.Parse([]byte(testConfig + "state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log syncBuffer
-	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(be), DryRun: dry, Machine: 4 << 30,
-		Logger: slog.New(slog.NewJSONHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, &log
-}
-
-// waitFor polls cond until it holds, for at most 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	waitWithin(t, 20*time.Second, what, cond)
-}
-
-// waitWithin polls cond until it holds or patience runs out. It bounds
-// liveness; it does not measure speed.
-func waitWithin(t *testing.T, patience time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // contendedTree is fakeTree with a HIGH member using 500 MiB and a LOW
 // member using 450 MiB: 50 MiB free under the root's 1000 MiB.
 func contendedTree(t *testing.T) *cgroup.FS {
@@ -195,58 +243,40 @@ func contendedTree(t *testing.T) *cgroup.FS {
 	return fsys
 }
 
-// start runs d until the returned function stops it and returns Run's
-// error.
-func start(d *Daemon) func() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	return func() error { cancel(); return <-done }
-}
-
 func TestDaemonGovernsAndRestores(t *testing.T) {
-	fsys := contendedTree(t)
-	be := newFake()
-	d, _ := newTestDaemon(t, fsys, be, false)
-	stop := start(d)
-
-	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
-	be.fire("high")
-	waitFor(t, "LOW's memory.high capped at its usage", func() bool { return read(t, fsys, "memqos/low/b/memory.high") == itoa(450<<20) })
-	waitFor(t, "HIGH's memory.low to cover its usage", func() bool { return read(t, fsys, "memqos/high/a/memory.low") == itoa(500<<20) })
+	h := newHarness(t, contendedTree(t), testConfig, false)
+	h.want("memqos/low/b/cpu.weight", "50", "the LOW member's static cpu.weight")
+	h.det.fire("high")
+	h.step()
+	h.want("memqos/low/b/memory.high", itoa(450<<20), "LOW's memory.high capped at its usage")
+	h.want("memqos/high/a/memory.low", itoa(500<<20), "HIGH's memory.low to cover its usage")
 	// The default policy gives the HIGH class group, and its members, the
 	// largest CPU weight; the LOW class has the weight it was given.
 	for rel, want := range map[string]string{"memqos/high/cpu.weight": "10000", "memqos/high/a/cpu.weight": "10000", "memqos/low/cpu.weight": "50"} {
-		if got := read(t, fsys, rel); got != want {
-			t.Errorf("while governed %s = %q; want %q", rel, got, want)
-		}
+		h.want(rel, want, "while governed")
 	}
-	// The status is set after a tick's writes, so the file can show a
-	// write whose tick has not yet reported.
-	waitFor(t, "the status to show memory contended and the 6 knobs changed", func() bool {
-		st := d.Status()
-		return st.Contended && len(st.Knobs) == 6
-	})
+	if st := h.d.Status(); !st.Contended || len(st.Knobs) != 6 || st.Backend != "cgroupfs (fake)" || !slices.Equal(st.Actuators, []string{"cgroupfs"}) {
+		t.Errorf("status: contended %v, %d knobs, backend %q, actuators %v; want contended, 6, cgroupfs (fake), [cgroupfs]", st.Contended, len(st.Knobs), st.Backend, st.Actuators)
+	}
 	// A member created later is picked up.
-	addMember(t, fsys, "low/c", 10<<20)
-	waitFor(t, "the new member's cpu.weight", func() bool { return read(t, fsys, "memqos/low/c/cpu.weight") == "50" })
+	h.add("low/c", 10<<20)
+	h.step()
+	h.want("memqos/low/c/cpu.weight", "50", "the new member")
 
-	if err := stop(); err != nil {
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
 	for rel, want := range map[string]string{
 		"memqos/low/b/memory.high": "max", "memqos/low/b/cpu.weight": "100", "memqos/low/c/cpu.weight": "100",
 		"memqos/high/a/memory.low": "0", "memqos/high/cpu.weight": "100", "memqos/high/a/cpu.weight": "100", "memqos/low/cpu.weight": "100",
 	} {
-		if got := read(t, fsys, rel); got != want {
-			t.Errorf("after stop %s = %q; want %q", rel, got, want)
-		}
+		h.want(rel, want, "after stop")
 	}
-	if n := len(d.knobs.journal.Entries()); n != 0 {
+	if n := len(h.d.knobs.Entries()); n != 0 {
 		t.Errorf("journal still holds %d entries", n)
 	}
-	if !be.closed {
-		t.Error("backend not closed")
+	if !h.det.closed {
+		t.Error("detector not closed")
 	}
 }
 
@@ -263,10 +293,7 @@ func TestCrashRestore(t *testing.T) {
 	j.Record(Entry{Cgroup: "/memqos/low/b", File: "memory.high", Original: "max"})
 	j.Record(Entry{Cgroup: "/memqos/low/gone", File: "memory.high", Original: "max"})
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.high"), "67108864") // as the dead daemon left it
-	cfg, _ := config.Parse([]byte(testConfig + "state: " + state + "\n"))
-	if _, err := New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}); err != nil {
-		t.Fatal(err)
-	}
+	newHarnessAt(t, fsys, testConfig, state, false)
 	if got := read(t, fsys, "memqos/low/b/memory.high"); got != "max" {
 		t.Errorf("memory.high %q after restart; want max", got)
 	}
@@ -276,22 +303,61 @@ func TestCrashRestore(t *testing.T) {
 	}
 }
 
+// TestDryRunChangesNothing runs the whole loop in a dry run, through a
+// pressure episode and its end, and compares every file of the tree
+// before and after: nothing was written, and every decision is logged.
 func TestDryRunChangesNothing(t *testing.T) {
 	fsys := contendedTree(t)
-	be := newFake()
-	d, log := newTestDaemon(t, fsys, be, true)
-	stop := start(d)
-	be.fire("high")
-	waitFor(t, "a logged memory.high decision", func() bool {
-		return strings.Contains(log.String(), `"file":"memory.high"`)
+	before := snapshotTree(t, fsys.Root)
+	h := newHarness(t, fsys, testConfig, true)
+	h.det.fire("high")
+	h.step()
+	h.add("low/c", 10<<20)
+	h.steps(3)
+	h.clock.t = h.clock.t.Add(time.Minute) // pressure over
+	h.step()
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshotTree(t, fsys.Root); !maps.Equal(before, after) {
+		for p, v := range after {
+			if before[p] != v {
+				t.Errorf("dry run changed %s: %q -> %q", p, before[p], v)
+			}
+		}
+	}
+	for _, want := range []string{
+		`"action":"write","cgroup":"/memqos/low/b","file":"memory.high","value":"471859200"`, // capped at usage
+		`"action":"write","cgroup":"/memqos/high/a","file":"memory.low","value":"524288000"`,
+		`"action":"write","cgroup":"/memqos/low/c","file":"cpu.weight","value":"50"`,
+		`"action":"restore","cgroup":"/memqos/low/b","file":"memory.high","value":"max"`,
+	} {
+		if !strings.Contains(h.log.String(), want) {
+			t.Errorf("dry run did not log %s", want)
+		}
+	}
+	if strings.Contains(h.log.String(), `"dry_run":false`) {
+		t.Error("a decision of the dry run is marked as carried out")
+	}
+}
+
+// snapshotTree returns every file below root with its content, except
+// added members' (they are the test's).
+func snapshotTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || strings.Contains(p, "/low/c/") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[p] = string(b)
+		return err
 	})
-	stop()
-	if got := read(t, fsys, "memqos/low/b/memory.high") + read(t, fsys, "memqos/low/b/cpu.weight"); got != "max100" {
-		t.Errorf("dry run changed knobs: %q", got)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(log.String(), `"dry_run":true`) {
-		t.Errorf("decisions not marked dry run:\n%s", log.String())
-	}
+	return out
 }
 
 func TestJournalRejectsForeignFile(t *testing.T) {
@@ -325,19 +391,24 @@ classes:
 // (here its cpu.weight file is missing at first) is tried again at the
 // next tick, without a new event from the tree.
 func TestMemberRetried(t *testing.T) {
-	fsys := contendedTree(t)
-	d, _ := newTestDaemon(t, fsys, newFake(), false)
-	stop := start(d)
-	defer stop()
-	dir := filepath.Join(fsys.Root, "memqos/low/late")
+	h := newHarness(t, contendedTree(t), testConfig, false)
+	dir := filepath.Join(h.fsys.Root, "memqos/low/late")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a failed attempt", func() bool { return d.retryPending() })
+	h.events <- cgroup.TreeEvent{Path: "/memqos/low/late", Kind: cgroup.Created}
+	h.step()
+	if !h.d.retryPending() {
+		t.Fatal("a member without cpu.weight was governed, or not tried again")
+	}
 	writeFile(t, filepath.Join(dir, "memory.current"), "0")
 	writeFile(t, filepath.Join(dir, "memory.high"), "max")
 	writeFile(t, filepath.Join(dir, "cpu.weight"), "100")
-	waitFor(t, "the member governed", func() bool { return read(t, fsys, "memqos/low/late/cpu.weight") == "50" })
+	h.step()
+	h.want("memqos/low/late/cpu.weight", "50", "the member retried")
+	if h.d.retryPending() {
+		t.Error("still retrying once governed")
+	}
 }
 
 // TestKnobAlreadySet: a knob that already holds the value is neither
@@ -352,14 +423,14 @@ func TestKnobAlreadySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &knobs{fs: fsys, journal: j, log: slog.New(slog.DiscardHandler)}
-	if err := k.set("/memqos/low/b", "memory.max", "67108864", "test"); err != nil {
+	k := &journaled{fs: fsys, journal: j, log: slog.New(slog.DiscardHandler)}
+	if err := k.Set("/memqos/low/b", "memory.max", "67108864", "test"); err != nil {
 		t.Fatal(err)
 	}
 	if e := j.Entries(); len(e) != 0 {
 		t.Fatalf("journaled a knob memqos did not change: %+v", e)
 	}
-	if err := k.set("/memqos/low/b", "memory.max", "33554432", "test"); err != nil {
+	if err := k.Set("/memqos/low/b", "memory.max", "33554432", "test"); err != nil {
 		t.Fatal(err)
 	}
 	if e := j.Entries(); len(e) != 1 || e[0].Original != "67108864" {
@@ -368,7 +439,7 @@ func TestKnobAlreadySet(t *testing.T) {
 }
 
 // TestReloadNewRoot: a reload that moves the root releases the old
-// members (restoring their knobs) and watches the new root.
+// members (restoring their knobs) and follows the new root.
 func TestReloadNewRoot(t *testing.T) {
 	fsys := contendedTree(t)
 	for _, dir := range []string{"", "/high", "/low"} {
@@ -378,36 +449,42 @@ func TestReloadNewRoot(t *testing.T) {
 			}
 		}
 	}
-	d, _ := newTestDaemon(t, fsys, newFake(), false)
-	stop := start(d)
-	defer stop()
-	waitFor(t, "LOW governed", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
-	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "root: memqos", "root: other", 1) + "state: " + d.cfg.State + "\n"))
+	h := newHarness(t, fsys, testConfig, false)
+	defer h.stop()
+	h.want("memqos/low/b/cpu.weight", "50", "LOW governed")
+	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "root: memqos", "root: other", 1) + "state: " + h.d.cfg.State + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Reload(cfg)
-	waitFor(t, "the old member released", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "100" })
+	if err := h.d.applyReload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	h.want("memqos/low/b/cpu.weight", "100", "the old member released")
 	addMemberAt(t, fsys, "other", "low/n", 1<<20)
-	waitFor(t, "a member of the new root governed", func() bool { return read(t, fsys, "other/low/n/cpu.weight") == "50" })
+	h.events <- cgroup.TreeEvent{Path: "/other/low/n", Kind: cgroup.Created}
+	h.step()
+	h.want("other/low/n/cpu.weight", "50", "a member of the new root")
 }
 
 // TestReloadFailureKeepsOld: a configuration that parses but cannot be set
 // up (here its root cannot get the memory controller) leaves the previous
 // one in force.
 func TestReloadFailureKeepsOld(t *testing.T) {
-	fsys := contendedTree(t)
-	d, log := newTestDaemon(t, fsys, newFake(), false)
-	stop := start(d)
-	defer stop()
-	waitFor(t, "LOW governed", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
-	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "root: memqos", "root: nowhere", 1) + "state: " + d.cfg.State + "\n"))
+	h := newHarness(t, contendedTree(t), testConfig, false)
+	defer h.stop()
+	h.want("memqos/low/b/cpu.weight", "50", "LOW governed")
+	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "root: memqos", "root: nowhere", 1) + "state: " + h.d.cfg.State + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Reload(cfg)
-	waitFor(t, "the failed reload logged", func() bool { return strings.Contains(log.String(), "reload failed") })
-	waitFor(t, "LOW governed again", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
+	if err := h.d.applyReload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.log.String(), "reload failed") {
+		t.Error("the failed reload was not logged")
+	}
+	h.step()
+	h.want("memqos/low/b/cpu.weight", "50", "LOW governed again")
 }
 
 // TestDryRunMissingRoot: a dry run cannot create the root, and says so.
@@ -417,7 +494,7 @@ func TestDryRunMissingRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), DryRun: true, Logger: slog.New(slog.DiscardHandler)})
+	_, err = New(Options{Config: cfg, FS: fsys, DryRun: true, Logger: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "dry run: the root "+filepath.Join(fsys.Root, "memqos")+" does not exist") {
 		t.Fatalf("got %v", err)
 	}
@@ -433,30 +510,25 @@ func TestDryRunMissingRoot(t *testing.T) {
 func TestReservationKept(t *testing.T) {
 	fsys := contendedTree(t)
 	writeFile(t, filepath.Join(fsys.Root, "memqos/high/a/memory.low"), itoa(600<<20))
-	be := newFake()
-	d, _ := newTestDaemon(t, fsys, be, false)
-	stop := start(d)
-	waitFor(t, "the LOW member's static cpu.weight", func() bool { return read(t, fsys, "memqos/low/b/cpu.weight") == "50" })
-	be.fire("high")
-	waitFor(t, "HIGH under pressure", func() bool { return classStatus(d, "high").Pressure })
-	if got := read(t, fsys, "memqos/high/a/memory.low"); got != itoa(600<<20) {
-		t.Errorf("memory.low %s under pressure; want the member's own 600 MiB", got)
+	h := newHarness(t, fsys, testConfig, false)
+	h.det.fire("high")
+	h.step()
+	if !classStatus(h.d, "high").Pressure {
+		t.Fatal("HIGH not under pressure after a trigger")
 	}
+	h.want("memqos/high/a/memory.low", itoa(600<<20), "under pressure, the member's own 600 MiB")
 	writeFile(t, filepath.Join(fsys.Root, "memqos/high/a/memory.current"), itoa(700<<20))
-	be.fire("high")
-	waitFor(t, "protection raised past the reservation", func() bool { return read(t, fsys, "memqos/high/a/memory.low") == itoa(700<<20) })
+	h.det.fire("high")
+	h.step()
+	h.want("memqos/high/a/memory.low", itoa(700<<20), "protection raised past the reservation")
 	writeFile(t, filepath.Join(fsys.Root, "memqos/high/a/memory.current"), itoa(650<<20))
-	be.fire("high")
-	time.Sleep(300 * time.Millisecond) // a few ticks: protection must not follow usage down
-	if got := read(t, fsys, "memqos/high/a/memory.low"); got != itoa(700<<20) {
-		t.Errorf("memory.low %s after usage fell to 650 MiB; want it kept at 700 MiB", got)
-	}
-	if err := stop(); err != nil {
+	h.det.fire("high")
+	h.steps(3) // protection must not follow usage down
+	h.want("memqos/high/a/memory.low", itoa(700<<20), "usage fell to 650 MiB")
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, fsys, "memqos/high/a/memory.low"); got != itoa(600<<20) {
-		t.Errorf("memory.low %s after stop; want the original 600 MiB", got)
-	}
+	h.want("memqos/high/a/memory.low", itoa(600<<20), "after stop, the original")
 }
 
 // TestOutsideChangeReasserted has a container runtime write a member's
@@ -465,29 +537,19 @@ func TestReservationKept(t *testing.T) {
 // the runtime's value is the one restored when the daemon stops.
 func TestOutsideChangeReasserted(t *testing.T) {
 	fsys := contendedTree(t)
-	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "cpu_weight: 50}", "cpu_weight: 50, memory_max: 300MiB}", 1) +
-		"state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "max")
-	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), Machine: 4 << 30, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := start(d)
-	waitFor(t, "the class's memory_max", func() bool { return read(t, fsys, "memqos/low/b/memory.max") == itoa(300<<20) })
+	h := newHarness(t, fsys, strings.Replace(testConfig, "cpu_weight: 50}", "cpu_weight: 50, memory_max: 300MiB}", 1), false)
+	h.want("memqos/low/b/memory.max", itoa(300<<20), "the class's memory_max")
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), itoa(500<<20))
-	waitFor(t, "the class's memory_max written again", func() bool { return read(t, fsys, "memqos/low/b/memory.max") == itoa(300<<20) })
-	if e, ok := d.knobs.journal.Lookup("/memqos/low/b", "memory.max"); !ok || e.Original != itoa(500<<20) {
-		t.Errorf("journal entry %+v, %v; want the outside value %d as the original", e, ok, 500<<20)
+	h.step()
+	h.want("memqos/low/b/memory.max", itoa(300<<20), "the class's memory_max written again")
+	if orig, ok := h.d.knobs.Original("/memqos/low/b", "memory.max"); !ok || orig != itoa(500<<20) {
+		t.Errorf("journal's original %q, %v; want the outside value %d", orig, ok, 500<<20)
 	}
-	if err := stop(); err != nil {
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, fsys, "memqos/low/b/memory.max"); got != itoa(500<<20) {
-		t.Errorf("memory.max %s after stop; want the outside value %d", got, 500<<20)
-	}
+	h.want("memqos/low/b/memory.max", itoa(500<<20), "after stop, the outside value")
 }
 
 func TestSameKnob(t *testing.T) {
@@ -519,51 +581,33 @@ func TestEmptyReadNeverJournaled(t *testing.T) {
 	addMember(t, fsys, "low/c", 10<<20)
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "max")
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/c/memory.max"), "")
-	cfg, err := config.Parse([]byte(strings.Replace(testConfig, "cpu_weight: 50}", "cpu_weight: 50, memory_max: 300MiB}", 1) +
-		"state: " + filepath.Join(t.TempDir(), "state.json") + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log syncBuffer
-	d, err := New(Options{Config: cfg, FS: fsys, Backend: use(newFake()), Machine: 4 << 30, Logger: slog.New(slog.NewJSONHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.rescan(); err != nil {
-		t.Fatal(err)
-	}
+	h := newHarness(t, fsys, strings.Replace(testConfig, "cpu_weight: 50}", "cpu_weight: 50, memory_max: 300MiB}", 1), false)
 	// A member whose original reads empty is not governed, and says why.
-	if e, ok := d.knobs.journal.Lookup("/memqos/low/c", "memory.max"); ok {
-		t.Errorf("journal entry %+v for a knob read empty", e)
+	if orig, ok := h.d.knobs.Original("/memqos/low/c", "memory.max"); ok {
+		t.Errorf("journal's original %q for a knob read empty", orig)
 	}
-	if got := read(t, fsys, "memqos/low/c/memory.max"); got != "" {
-		t.Errorf("memory.max %q written over a knob whose original could not be read", got)
+	h.want("memqos/low/c/memory.max", "", "a knob whose original could not be read")
+	if want := filepath.Join(fsys.Root, "memqos/low/c/memory.max") + ": not a value to restore"; !strings.Contains(h.log.String(), want) {
+		t.Errorf("log does not say %q", want)
 	}
-	if want := filepath.Join(fsys.Root, "memqos/low/c/memory.max") + ": not a value to restore"; !strings.Contains(log.String(), want) {
-		t.Errorf("log does not say %q:\n%s", want, log.String())
-	}
-	if !d.retryPending() {
+	if !h.d.retryPending() {
 		t.Error("the member whose knob read empty is not retried")
 	}
 	// A governed member's knob read empty by the reassert check is not an
 	// outside value: the journal keeps the original.
-	if got := read(t, fsys, "memqos/low/b/memory.max"); got != itoa(300<<20) {
-		t.Fatalf("memory.max %s; want the class's %d", got, 300<<20)
-	}
+	h.want("memqos/low/b/memory.max", itoa(300<<20), "the class's memory_max")
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), "")
-	d.reassert()
-	if e, ok := d.knobs.journal.Lookup("/memqos/low/b", "memory.max"); !ok || e.Original != "max" {
-		t.Errorf("journal entry %+v, %v after an empty read; want the original max", e, ok)
+	h.step()
+	if orig, ok := h.d.knobs.Original("/memqos/low/b", "memory.max"); !ok || orig != "max" {
+		t.Errorf("journal's original %q, %v after an empty read; want max", orig, ok)
 	}
 	writeFile(t, filepath.Join(fsys.Root, "memqos/low/b/memory.max"), itoa(500<<20))
-	d.reassert()
-	if e, ok := d.knobs.journal.Lookup("/memqos/low/b", "memory.max"); !ok || e.Original != itoa(500<<20) {
-		t.Errorf("journal entry %+v, %v; want the outside value %d", e, ok, 500<<20)
+	h.step()
+	if orig, ok := h.d.knobs.Original("/memqos/low/b", "memory.max"); !ok || orig != itoa(500<<20) {
+		t.Errorf("journal's original %q, %v; want the outside value %d", orig, ok, 500<<20)
 	}
-	if err := d.shutdown("test"); err != nil {
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, fsys, "memqos/low/b/memory.max"); got != itoa(500<<20) {
-		t.Errorf("memory.max %s after stop; want the outside value %d", got, 500<<20)
-	}
+	h.want("memqos/low/b/memory.max", itoa(500<<20), "after stop, the outside value")
 }

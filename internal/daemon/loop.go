@@ -2,32 +2,30 @@ package daemon
 
 import (
 	"errors"
-	"fmt"
 	"os"
+	"slices"
 	"strconv"
-	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/govern"
 	"github.com/memqos/memqos/internal/policy"
 )
 
-// rescan finds the members: new ones are governed, gone ones dropped.
-// They are the cgroups under the root that match a class's patterns or,
-// in the NRI mode, the cgroups assigned to classes.
-func (d *Daemon) rescan() error {
-	want, err := d.wanted()
-	if err != nil {
-		return err
-	}
+// reconcile makes the members those the source wants: new ones are
+// governed, gone ones dropped. A member that cannot be governed is tried
+// again at the next tick.
+func (d *Daemon) reconcile() {
+	want, missing := d.src.wanted()
+	retry := missing
 	for p, w := range want {
-		if m, ok := d.members[p]; ok && m.class.Name == w.class.Name {
-			m.owner = w.owner
+		if m, ok := d.members[p]; ok && m.Class.Name == w.class.Name {
+			m.Owner = w.owner
 			continue
 		}
 		if err := d.addMember(p, w.class, w.owner); err != nil {
 			d.log.Error("govern member; trying again at the next tick", "cgroup", p, "class", w.class.Name, "owner", w.owner, "err", err)
-			d.retry.Store(true)
+			retry = true
 		}
 	}
 	for p, m := range d.members {
@@ -35,38 +33,11 @@ func (d *Daemon) rescan() error {
 			d.dropMember(m, "gone")
 		}
 	}
-	return nil
-}
-
-// want is a cgroup's class, and whose cgroup it is.
-type want struct {
-	class *config.Class
-	owner string
-}
-
-// wanted returns the cgroups that should be members now, by path.
-func (d *Daemon) wanted() (map[string]want, error) {
-	if d.external() {
-		out, missing := d.wantedAssigned()
-		d.retry.Store(missing)
-		return out, nil
-	}
-	out := map[string]want{}
-	rels, err := scanTree(d.root.Path())
-	if err != nil {
-		return nil, fmt.Errorf("scan %s: %w", d.root.Path(), err)
-	}
-	d.retry.Store(false)
-	for _, rel := range rels {
-		if c := classify(d.cfg, rel); c != nil {
-			out[d.root.Child(rel).Name()] = want{class: c}
-		}
-	}
-	return out, nil
+	d.retry.Store(retry)
 }
 
 // addMember starts governing the cgroup at p as a member of c: its static
-// knobs, then the backend.
+// knobs, then the detector and the actuators.
 func (d *Daemon) addMember(p string, c *config.Class, owner string) error {
 	if old, ok := d.members[p]; ok {
 		d.dropMember(old, "moved to class "+c.Name)
@@ -76,13 +47,20 @@ func (d *Daemon) addMember(p string, c *config.Class, owner string) error {
 	if err != nil {
 		return err
 	}
-	m := &member{path: p, class: c, group: g, id: id, added: time.Now(), owner: owner}
+	m := &govern.Member{Path: p, Class: c, Group: g, ID: id, Added: d.opts.Now(), Owner: owner}
 	if err := d.setStatic(m); err != nil {
-		d.knobs.forgetCgroup(p)
+		return errors.Join(err, d.knobs.ForgetGone(p))
+	}
+	if err := d.plugins.det.Add(m); err != nil {
 		return err
 	}
-	if err := d.be.add(m); err != nil {
-		return err
+	for i, a := range d.plugins.acts {
+		if err := a.Add(m); err != nil {
+			for _, done := range slices.Backward(d.plugins.acts[:i]) {
+				done.Remove(m)
+			}
+			return errors.Join(err, d.plugins.det.Remove(m))
+		}
 	}
 	d.members[p] = m
 	d.metrics.memberAdded(c.Name)
@@ -117,10 +95,10 @@ func staticKnobs(c *config.Class) []staticKnob {
 }
 
 // setStatic writes the knobs a member keeps while it is governed.
-func (d *Daemon) setStatic(m *member) error {
+func (d *Daemon) setStatic(m *govern.Member) error {
 	var errs []error
-	for _, k := range staticKnobs(m.class) {
-		errs = append(errs, d.knobs.set(m.path, k.file, k.value, "class "+m.class.Name+" static setting"))
+	for _, k := range staticKnobs(m.Class) {
+		errs = append(errs, d.knobs.Set(m.Path, k.file, k.value, "class "+m.Class.Name+" static setting"))
 	}
 	return errors.Join(errs...)
 }
@@ -132,15 +110,12 @@ func (d *Daemon) setStatic(m *member) error {
 // the cgroup is a member; the outside value becomes the one restored when
 // it stops being one.
 func (d *Daemon) reassert() {
-	if d.knobs.dry {
-		return // nothing was written, so nothing is held
-	}
 	for _, m := range d.members {
-		for _, k := range staticKnobs(m.class) {
+		for _, k := range staticKnobs(m.Class) {
 			if !k.held {
 				continue
 			}
-			cur, err := readOriginal(m.group, k.file)
+			cur, err := d.knobs.Read(m.Group, k.file)
 			if err != nil {
 				// The member is going (the next scan drops it), or the
 				// file holds nothing restorable: try at the next tick.
@@ -149,8 +124,8 @@ func (d *Daemon) reassert() {
 			if sameKnob(k.file, cur, k.value) {
 				continue
 			}
-			if err := d.knobs.reassert(m.path, k.file, k.value, cur, "class "+m.class.Name+" static setting, changed from outside"); err != nil {
-				d.log.Error("reassert static knob", "cgroup", m.path, "file", k.file, "err", err)
+			if err := d.knobs.Reassert(m.Path, k.file, k.value, cur, "class "+m.Class.Name+" static setting, changed from outside"); err != nil {
+				d.log.Error("reassert static knob", "cgroup", m.Path, "file", k.file, "err", err)
 			}
 		}
 	}
@@ -171,104 +146,61 @@ func sameKnob(file, cur, want string) bool {
 	return err1 == nil && err2 == nil && c == w/page*page
 }
 
+// release stops the detector and the actuators acting on m.
+func (d *Daemon) release(m *govern.Member) error {
+	errs := []error{d.plugins.det.Remove(m)}
+	for _, a := range slices.Backward(d.plugins.acts) {
+		errs = append(errs, a.Remove(m))
+	}
+	return errors.Join(errs...)
+}
+
 // dropMember stops governing m and restores its knobs (or forgets them,
 // if the cgroup is gone).
-func (d *Daemon) dropMember(m *member, why string) {
-	if err := d.be.remove(m); err != nil {
-		d.log.Error("release member", "cgroup", m.path, "err", err)
+func (d *Daemon) dropMember(m *govern.Member, why string) {
+	if err := d.release(m); err != nil {
+		d.log.Error("release member", "cgroup", m.Path, "err", err)
 	}
-	for _, e := range d.knobs.journal.Entries() {
-		if e.Cgroup == m.path {
-			if err := d.knobs.restore(e.Cgroup, e.File, "member "+why); err != nil {
+	for _, e := range d.knobs.Entries() {
+		if e.Cgroup == m.Path {
+			if err := d.knobs.Restore(e.Cgroup, e.File, "member "+why); err != nil {
 				d.log.Warn("restore member knob", "cgroup", e.Cgroup, "file", e.File, "err", err)
-				d.knobs.journal.Forget(e.Cgroup, e.File)
+				if err := d.knobs.Forget(e.Cgroup, e.File); err != nil {
+					d.log.Error("forget member knob", "cgroup", e.Cgroup, "file", e.File, "err", err)
+				}
 			}
 		}
 	}
-	delete(d.members, m.path)
-	d.metrics.memberRemoved(m.class.Name, m.path)
-	d.log.Info("member", "event", "removed", "cgroup", m.path, "class", m.class.Name, "why", why, "owner", m.owner)
+	delete(d.members, m.Path)
+	d.metrics.memberRemoved(m.Class.Name, m.Path)
+	d.log.Info("member", "event", "removed", "cgroup", m.Path, "class", m.Class.Name, "why", why, "owner", m.Owner)
 }
 
 // tick takes a snapshot, decides, and carries out the plan.
 func (d *Daemon) tick() policy.Plan {
 	d.reassert()
 	s := d.snapshot()
-	plan := d.engine.Decide(s)
+	plan := d.pol.Decide(s)
 	d.carryOut(plan)
 	d.observe(s, plan)
 	return plan
 }
 
-// carryOut applies a plan: the backend's gate and delays, knob writes and
-// escalation actions. A failure is logged; the next tick tries again.
+// carryOut has the plan carried out: the detector's gate, then each
+// actuator's part. A failure is logged; the next tick tries again.
 func (d *Daemon) carryOut(p policy.Plan) {
-	if err := d.be.program(p); err != nil {
-		d.log.Error("program backend", "err", err)
+	if err := d.plugins.det.Gate(p.Near, p.Arm); err != nil {
+		d.log.Error("detector gate", "detector", d.plugins.det.Name(), "err", err)
 	}
-	for _, w := range p.Writes {
-		var err error
-		if w.Restore {
-			err = d.restoreDynamic(w.Path, w.File, w.Reason)
-		} else {
-			err = d.knobs.set(w.Path, w.File, limitString(w.Value), w.Reason)
-		}
-		if err != nil && d.opts.FS.Group(w.Path).Exists() {
-			d.log.Error("write knob", "cgroup", w.Path, "file", w.File, "err", err)
+	for _, in := range p.Intents {
+		if m := d.members[in.Path]; m != nil && slices.Contains(policy.Escalations, in.Kind) {
+			d.log.Warn("decision", "action", string(in.Kind), "cgroup", in.Path, "class", m.Class.Name, "reason", in.Reason, "dry_run", d.opts.DryRun)
+			d.metrics.escalation(m.Class.Name, string(in.Kind))
 		}
 	}
-	for _, a := range p.Actions {
-		d.act(a)
-	}
-}
-
-// restoreDynamic undoes the policy's change of a member's knob: back to
-// the class's static memory.high if it has one, else to the original.
-func (d *Daemon) restoreDynamic(path, file, reason string) error {
-	if m := d.members[path]; m != nil && file == cgroup.MemoryHigh && m.class.MemoryHigh.Bytes > 0 {
-		return d.knobs.set(path, file, strconv.FormatUint(m.class.MemoryHigh.Bytes, 10), reason)
-	}
-	return d.knobs.restore(path, file, reason)
-}
-
-func limitString(v uint64) string {
-	if v == policy.Max {
-		return "max"
-	}
-	return strconv.FormatUint(v, 10)
-}
-
-// act carries out an escalation action.
-func (d *Daemon) act(a policy.Action) {
-	m := d.members[a.Path]
-	if m == nil {
-		return
-	}
-	d.log.Warn("decision", "action", string(a.Kind), "cgroup", a.Path, "class", m.class.Name, "reason", a.Reason, "dry_run", d.opts.DryRun)
-	d.metrics.escalation(m.class.Name, string(a.Kind))
-	var err error
-	switch a.Kind {
-	case policy.Lift:
-		err = errors.Join(d.restoreDynamic(a.Path, cgroup.MemoryHigh, a.Reason), d.liftOps(m, true))
-	case policy.Unlift:
-		err = d.liftOps(m, false)
-	case policy.Freeze:
-		err = d.knobs.set(a.Path, "cgroup.freeze", "1", a.Reason)
-	case policy.Thaw:
-		err = d.knobs.restore(a.Path, "cgroup.freeze", a.Reason)
-	case policy.Kill:
-		if !d.opts.DryRun {
-			err = m.group.Set("cgroup.kill", "1")
+	for _, a := range d.plugins.acts {
+		if err := a.Apply(p, d.members); err != nil {
+			d.log.Error("carry out the plan", "actuator", a.Name(), "err", err)
 		}
 	}
-	if err != nil {
-		d.log.Error("escalation", "action", string(a.Kind), "cgroup", a.Path, "err", err)
-	}
-}
-
-func (d *Daemon) liftOps(m *member, on bool) error {
-	if d.opts.DryRun {
-		return nil
-	}
-	return d.be.lift(m, on)
 }

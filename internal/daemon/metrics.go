@@ -89,7 +89,7 @@ func (m *metrics) declare(cfg *config.Config) {
 			continue
 		}
 		m.delay.WithLabelValues(c.Name)
-		for _, a := range []policy.ActionKind{policy.Lift, policy.Unlift, policy.Freeze, policy.Thaw, policy.Kill} {
+		for _, a := range policy.Escalations {
 			m.escalations.WithLabelValues(c.Name, string(a))
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memqos/memqos/internal/actuate"
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
@@ -287,13 +288,15 @@ func TestRealChurn(t *testing.T) {
 		t.Errorf("%v members still governed", m)
 	}
 	// The class groups keep their CPU weights while the daemon runs.
-	for _, e := range d.knobs.journal.Entries() {
+	for _, e := range d.knobs.Entries() {
 		if e.Cgroup != s.parent.Child("high").Name() && e.Cgroup != s.parent.Child("low").Name() {
 			t.Errorf("journal entry left: %+v", e)
 		}
 	}
-	if sb, ok := d.be.(*structopsBackend); ok && len(sb.links) != 0 {
-		t.Errorf("%d attachments left", len(sb.links))
+	for _, a := range d.plugins.acts {
+		if so, ok := a.(*actuate.StructOps); ok && so.Attached() != 0 {
+			t.Errorf("%d attachments left", so.Attached())
+		}
 	}
 	assertNoLinks(t)
 	lint(t, d)
@@ -334,7 +337,7 @@ func logPickup(t *testing.T, d *Daemon, s *scenario) {
 	}
 	slices.Sort(lat)
 	t.Logf("mkdir to policy applied, %s backend, 10 members one at a time: min %v, median %v, max %v",
-		d.be.name(), lat[0].Round(time.Microsecond), lat[5].Round(time.Microsecond), lat[9].Round(time.Microsecond))
+		d.plugins.backend(), lat[0].Round(time.Microsecond), lat[5].Round(time.Microsecond), lat[9].Round(time.Microsecond))
 }
 
 // pace sleeps until the (i+1)th of a series of events at 50 a second

@@ -6,8 +6,8 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
+	"github.com/memqos/memqos/internal/actuate"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/policy"
@@ -16,7 +16,8 @@ import (
 // snapshot reads the root and every member. A member whose files cannot
 // be read (it is being removed) is left out; the next scan drops it.
 func (d *Daemon) snapshot() policy.Snapshot {
-	s := policy.Snapshot{Now: time.Now(), Root: d.rootMemory()}
+	s := policy.Snapshot{Now: d.opts.Now(), Root: d.rootMemory()}
+	needs := d.pol.Needs()
 	byClass := map[string][]policy.Member{}
 	paths := make([]string, 0, len(d.members))
 	for p := range d.members {
@@ -25,37 +26,23 @@ func (d *Daemon) snapshot() policy.Snapshot {
 	sort.Strings(paths)
 	for _, p := range paths {
 		m := d.members[p]
-		// Only LOW members on structops use anon_thp: memory.stat is the
-		// largest file read, every tick.
-		thp := d.be.mode() == policy.StructOps && m.class.Priority == config.Low
-		pm, err := readMember(m.group, thp)
+		// Only what the policy reads: memory.stat is the largest file
+		// read, every tick.
+		pm, err := readMember(m.Group, needs.AnonTHP && m.Class.Priority == config.Low)
 		if err != nil {
 			continue
 		}
-		// Only cgroupfs protects with a knob; struct_ops protects in BPF.
-		if file := protectKnob(m.class); file != "" && d.be.mode() == policy.CgroupFS {
-			pm.Reserved = d.reserved(m.group, file)
+		if file := actuate.ProtectFile(m.Class); file != "" && needs.Reserved {
+			pm.Reserved = d.reserved(m.Group, file)
 		}
-		byClass[m.class.Name] = append(byClass[m.class.Name], pm)
+		byClass[m.Class.Name] = append(byClass[m.Class.Name], pm)
 	}
 	for _, c := range d.cfg.Classes {
 		s.Classes = append(s.Classes, policy.ClassState{
-			Name: c.Name, LastTrigger: d.be.lastTrigger(c.Name), Members: byClass[c.Name],
+			Name: c.Name, LastTrigger: d.plugins.det.LastTrigger(c.Name), Members: byClass[c.Name],
 		})
 	}
 	return s
-}
-
-// protectKnob is the file with which c's members are protected on
-// cgroupfs, or "".
-func protectKnob(c *config.Class) string {
-	switch c.Protect {
-	case config.ProtectLow:
-		return cgroup.MemoryLow
-	case config.ProtectMin:
-		return cgroup.MemoryMin
-	}
-	return ""
 }
 
 // reserved returns g's own value of the protection knob file: the
@@ -63,8 +50,8 @@ func protectKnob(c *config.Class) string {
 // value that cannot be read counts as no protection.
 func (d *Daemon) reserved(g *cgroup.Group, file string) uint64 {
 	s, err := g.ReadString(file)
-	if e, ok := d.knobs.journal.Lookup(g.Name(), file); ok {
-		s, err = e.Original, nil
+	if orig, ok := d.knobs.Original(g.Name(), file); ok {
+		s, err = orig, nil
 	}
 	if err != nil {
 		return 0

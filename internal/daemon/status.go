@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"math"
+	"strings"
 	"time"
 
 	"github.com/memqos/memqos/internal/config"
@@ -11,7 +12,9 @@ import (
 // Status is the daemon's live state, as /status serves it and memqos
 // status shows it.
 type Status struct {
-	Backend   string        `json:"backend"`
+	Backend string `json:"backend"`
+	// Actuators are the actuators in force, in the order they act.
+	Actuators []string      `json:"actuators,omitempty"`
 	Root      string        `json:"root"`
 	DryRun    bool          `json:"dry_run"`
 	Updated   time.Time     `json:"updated"`
@@ -64,17 +67,17 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 	if p.Contended {
 		m.contendedN.Inc()
 	}
-	st := Status{Backend: d.be.name(), Root: d.root.Path(), DryRun: d.opts.DryRun, Updated: s.Now,
-		Contended: p.Contended, RootUsage: s.Root.Usage, RootLimit: s.Root.Limit, Knobs: d.knobs.journal.Entries()}
+	st := Status{Backend: d.plugins.backend(), Actuators: strings.Split(d.plugins.names(), ","), Root: d.root.Path(), DryRun: d.opts.DryRun,
+		Updated: s.Now, Contended: p.Contended, RootUsage: s.Root.Usage, RootLimit: s.Root.Limit, Knobs: d.knobs.Entries()}
 	for _, cs := range s.Classes {
 		c := d.cfg.Class(cs.Name)
-		cls := ClassStatus{Name: c.Name, Priority: c.Priority, Members: []MemberStatus{}, Counters: d.be.counters(c.Name)}
+		cls := ClassStatus{Name: c.Name, Priority: c.Priority, Members: []MemberStatus{}, Counters: d.plugins.det.Counters(c.Name)}
 		if c.Priority == config.High {
 			cls.Pressure = p.Pressured[c.Name]
 			m.pressure.WithLabelValues(c.Name).Set(b2f(cls.Pressure))
 			d.reaction(c.Name, cs.LastTrigger, cls.Pressure)
 		} else {
-			for _, h := range d.engine.YieldsTo(c.Name) {
+			for _, h := range policy.YieldsTo(d.cfg, c) {
 				cls.Slowed = cls.Slowed || p.Pressured[h]
 			}
 			m.delay.WithLabelValues(c.Name).Set(p.Delay[c.Name].Seconds())
@@ -88,7 +91,7 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 		for _, mem := range cs.Members {
 			ms := MemberStatus{Cgroup: mem.Path, Usage: mem.Usage, Frozen: mem.Frozen}
 			if dm := d.members[mem.Path]; dm != nil {
-				ms.Owner = dm.owner
+				ms.Owner = dm.Owner
 			}
 			high := math.Inf(1)
 			if mem.High != policy.Max {
@@ -119,7 +122,7 @@ func (d *Daemon) reaction(class string, trigger time.Time, pressured bool) {
 		return
 	}
 	d.onsets[class] = trigger
-	lat := time.Since(trigger)
+	lat := d.opts.Now().Sub(trigger)
 	d.metrics.reacted(class, lat)
 	d.log.Info("pressure", "class", class, "event", "onset", "reaction_latency", lat.String())
 }

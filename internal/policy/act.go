@@ -7,13 +7,12 @@ import (
 	"github.com/memqos/memqos/internal/config"
 )
 
-// protect raises each member's memory.low (or memory.min) of a pressured
-// HIGH class to cover its usage (CgroupFS), and restores it once the
-// class's pressure has ended. A member whose own protection (Reserved)
+// protect raises the protection of each member of a pressured HIGH class
+// to cover its usage (without Means.KernelProtect), and gives it back once
+// the class's pressure has ended. A member whose own protection (Reserved)
 // already covers its usage is left alone: memqos never lowers it.
 func (e *Engine) protect(p *Plan, c *config.Class, cs ClassState, pressured bool) {
-	file := protectFile(c.Protect)
-	if file == "" {
+	if c.Protect != config.ProtectLow && c.Protect != config.ProtectMin {
 		return
 	}
 	for _, m := range cs.Members {
@@ -21,24 +20,14 @@ func (e *Engine) protect(p *Plan, c *config.Class, cs ClassState, pressured bool
 		switch {
 		case pressured && m.Usage > m.Reserved && (!ok || m.Usage > written):
 			e.prot[m.Path] = m.Usage
-			p.Writes = append(p.Writes, Write{Path: m.Path, File: file, Value: m.Usage,
+			p.Intents = append(p.Intents, Intent{Kind: Protect, Path: m.Path, Bytes: m.Usage,
 				Reason: fmt.Sprintf("HIGH class %s under pressure: protect its usage", c.Name)})
 		case !pressured && ok:
 			delete(e.prot, m.Path)
-			p.Writes = append(p.Writes, Write{Path: m.Path, File: file, Restore: true,
+			p.Intents = append(p.Intents, Intent{Kind: Unprotect, Path: m.Path,
 				Reason: fmt.Sprintf("HIGH class %s no longer under pressure", c.Name)})
 		}
 	}
-}
-
-func protectFile(p config.Protect) string {
-	switch p {
-	case config.ProtectLow:
-		return "memory.low"
-	case config.ProtectMin:
-		return "memory.min"
-	}
-	return ""
 }
 
 // lowState is why a LOW class is slowed now.
@@ -100,7 +89,7 @@ func (e *Engine) capHigh(p *Plan, c *config.Class, m Member, st *memberState, wh
 		return
 	}
 	st.throttled, st.highLowered = true, true
-	p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Value: next,
+	p.Intents = append(p.Intents, Intent{Kind: Cap, Path: m.Path, Bytes: next,
 		Reason: fmt.Sprintf("LOW class %s: "+reason+", floor %d%s", c.Name, m.Usage, c.Floor.Bytes, thpNote(m))})
 }
 
@@ -109,13 +98,13 @@ func (e *Engine) capHigh(p *Plan, c *config.Class, m Member, st *memberState, wh
 func (e *Engine) release(p *Plan, c *config.Class, m Member, st *memberState) {
 	reason := fmt.Sprintf("memory is no longer contended and no HIGH class that LOW class %s yields to is under pressure", c.Name)
 	if st.highLowered && !st.exempt {
-		p.Writes = append(p.Writes, Write{Path: m.Path, File: "memory.high", Restore: true, Reason: reason})
+		p.Intents = append(p.Intents, Intent{Kind: Uncap, Path: m.Path, Reason: reason})
 	}
 	switch {
 	case st.frozen:
-		p.Actions = append(p.Actions, Action{Path: m.Path, Kind: Thaw, Reason: reason})
+		p.Intents = append(p.Intents, Intent{Kind: Thaw, Path: m.Path, Reason: reason})
 	case st.lifted:
-		p.Actions = append(p.Actions, Action{Path: m.Path, Kind: Unlift, Reason: reason})
+		p.Intents = append(p.Intents, Intent{Kind: Unlift, Path: m.Path, Reason: reason})
 	}
 	*st = memberState{}
 }
@@ -142,12 +131,12 @@ func (e *Engine) escalate(p *Plan, c *config.Class, m Member, st *memberState, s
 	switch c.Escalation.Action {
 	case config.ActionFreeze:
 		st.frozen = true
-		p.Actions = append(p.Actions, Action{Path: m.Path, Kind: Freeze, Reason: reason})
+		p.Intents = append(p.Intents, Intent{Kind: Freeze, Path: m.Path, Reason: reason})
 	case config.ActionKill:
-		p.Actions = append(p.Actions, Action{Path: m.Path, Kind: Kill, Reason: reason})
+		p.Intents = append(p.Intents, Intent{Kind: Kill, Path: m.Path, Reason: reason})
 	default:
 		st.lifted = true
-		p.Actions = append(p.Actions, Action{Path: m.Path, Kind: Lift, Reason: reason})
+		p.Intents = append(p.Intents, Intent{Kind: Lift, Path: m.Path, Reason: reason})
 	}
 }
 

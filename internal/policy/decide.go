@@ -7,7 +7,8 @@ import (
 	"github.com/memqos/memqos/internal/config"
 )
 
-// Plan is what the daemon must do after a snapshot.
+// Plan is what the daemon must have done after a snapshot: intents that
+// the actuators in force translate into what they can carry out.
 type Plan struct {
 	// Contended says memory under the root is short.
 	Contended bool
@@ -16,58 +17,54 @@ type Plan struct {
 	Near bool
 	// Pressured lists, by HIGH class, whether it is under pressure.
 	Pressured map[string]bool
-	// Arm lists, by HIGH class, whether the kernel detector may trigger
-	// (StructOps): true while memory is contended.
+	// Arm lists, by HIGH class, whether its detector may report
+	// pressure: true while memory is contended.
 	Arm map[string]bool
-	// Delay lists, by LOW class, the charge delay to program (StructOps);
-	// 0 while no HIGH class it yields to is under pressure.
+	// Delay lists, by LOW class, the charge delay while a HIGH class it
+	// yields to is under pressure (with Means.Delay); 0: no delay.
 	Delay map[string]time.Duration
-	// Writes are knob changes, in order.
-	Writes []Write
-	// Actions are escalations and their undoing, in order.
-	Actions []Action
+	// Intents are what to do to members, in order.
+	Intents []Intent
 }
 
-// Write sets a member's knob. Restore means: put back the value the
-// member had before memqos changed it (the daemon's state file has it).
-type Write struct {
-	Path    string
-	File    string // memory.high, memory.low or memory.min
-	Value   uint64 // Max for "max"
-	Restore bool
-	Reason  string
-}
+// Kind is what an Intent asks.
+type Kind string
 
-func (w Write) String() string {
-	if w.Restore {
-		return fmt.Sprintf("%s/%s: restore (%s)", w.Path, w.File, w.Reason)
-	}
-	v := "max"
-	if w.Value != Max {
-		v = fmt.Sprint(w.Value)
-	}
-	return fmt.Sprintf("%s/%s = %s (%s)", w.Path, w.File, v, w.Reason)
-}
-
-// ActionKind is what an Action does.
-type ActionKind string
-
-// Action kinds. Lift lifts memqos's throttle from one member (its
-// memory.high is restored, or its delay hook detached) until its class's
-// pressure ends; Unlift undoes that.
+// Intent kinds. Protect raises a HIGH member's protection from reclaim to
+// Bytes (memory.low or memory.min, as its class protects), Unprotect gives
+// back what memqos raised. Cap limits a LOW member's growth at Bytes
+// (memory.high), Uncap undoes that. Lift lifts memqos's throttle from one
+// member (its cap and its charge delay) until its class's pressure ends,
+// Unlift undoes that; Freeze, Thaw and Kill are the other escalations.
 const (
-	Lift   ActionKind = "lift"
-	Unlift ActionKind = "unlift"
-	Freeze ActionKind = "freeze"
-	Thaw   ActionKind = "thaw"
-	Kill   ActionKind = "kill"
+	Protect   Kind = "protect"
+	Unprotect Kind = "unprotect"
+	Cap       Kind = "cap"
+	Uncap     Kind = "uncap"
+	Lift      Kind = "lift"
+	Unlift    Kind = "unlift"
+	Freeze    Kind = "freeze"
+	Thaw      Kind = "thaw"
+	Kill      Kind = "kill"
 )
 
-// Action is an escalation step on one member, or its undoing.
-type Action struct {
-	Path   string
-	Kind   ActionKind
+// Escalations are the kinds that escalate a stalled LOW member, and their
+// undoing.
+var Escalations = []Kind{Lift, Unlift, Freeze, Thaw, Kill}
+
+// Intent is one thing to do to one member.
+type Intent struct {
+	Kind   Kind
+	Path   string // the member, relative to the cgroup mount
+	Bytes  uint64 // Protect, Cap
 	Reason string
+}
+
+func (i Intent) String() string {
+	if i.Kind == Protect || i.Kind == Cap {
+		return fmt.Sprintf("%s: %s %d (%s)", i.Path, i.Kind, i.Bytes, i.Reason)
+	}
+	return fmt.Sprintf("%s: %s (%s)", i.Path, i.Kind, i.Reason)
 }
 
 // Decide returns the plan for s. Snapshots must come in time order.
@@ -83,7 +80,7 @@ func (e *Engine) Decide(s Snapshot) Plan {
 		}
 		p.Pressured[cs.Name] = e.highPressure(cs, s.Now, p.Contended)
 		p.Arm[cs.Name] = p.Contended
-		if e.mode == CgroupFS {
+		if !e.means.KernelProtect {
 			e.protect(&p, c, cs, p.Pressured[cs.Name])
 		}
 	}
@@ -148,7 +145,7 @@ func (e *Engine) yieldsToPressure(low string, pressured map[string]bool) bool {
 	return false
 }
 
-// delay is the charge delay for a LOW class (StructOps) while memory is
+// delay is the charge delay for a LOW class (with Means.Delay) while memory is
 // contended: the configured delay, scaled by how far free memory has
 // fallen into the headroom, and never so short that the kernel ignores
 // it. The kernel applies it only while a HIGH class the LOW class yields
@@ -165,15 +162,15 @@ func (e *Engine) delay(c *config.Class, root Memory, contended bool) time.Durati
 	return max(d, minDelay)
 }
 
-// slowsWithHigh says the class is slowed through memory.high: always on
-// CgroupFS; on StructOps unless it is slowed with the delay alone. The
-// delay slows LOW's charges, but only memory.high stops LOW from growing
-// into an OOM kill of its own once the parent's limit is reached.
+// slowsWithHigh says the class is slowed with a cap: always without the
+// delay; with it, unless the class is slowed with the delay alone. The
+// delay slows LOW's charges, but only the cap stops LOW from growing into
+// an OOM kill of its own once the parent's limit is reached.
 func (e *Engine) slowsWithHigh(c *config.Class) bool {
-	return e.mode == CgroupFS || c.Slow != config.SlowDelay
+	return !e.means.Delay || c.Slow != config.SlowDelay
 }
 
 // slowsWithDelay says the class is slowed through the charge delay.
 func (e *Engine) slowsWithDelay(c *config.Class) bool {
-	return e.mode == StructOps && c.Slow != config.SlowHigh
+	return e.means.Delay && c.Slow != config.SlowHigh
 }

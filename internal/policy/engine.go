@@ -7,19 +7,35 @@ import (
 	"github.com/memqos/memqos/internal/config"
 )
 
-// Mode is the backend the plans are for.
-type Mode string
+// Policy decides what to do after each snapshot. Decide must be given
+// snapshots in time order; a Policy is not safe for concurrent use.
+type Policy interface {
+	Decide(s Snapshot) Plan
+	// Needs says which fields of a Snapshot the policy reads beyond
+	// usage and memory.high, so that the daemon reads no file for
+	// nothing.
+	Needs() Needs
+}
 
-// Modes.
-const (
-	// StructOps: the kernel detects HIGH's page faults, protects HIGH
-	// (below_low/below_min) and delays LOW's charges; the engine arms the
-	// detector while memory is contended and sets the delay.
-	StructOps Mode = "structops"
-	// CgroupFS: the engine writes memory.high of LOW members and
-	// memory.low or memory.min of HIGH members.
-	CgroupFS Mode = "cgroupfs"
-)
+// Means are what the actuators in force can carry out beyond caps,
+// protections by knob and escalations, which every host can: the policy
+// plans with them, and never asks which actuator it is.
+type Means struct {
+	// Delay: an actuator delays a LOW class's charges in the kernel
+	// while a HIGH class it yields to is under pressure (Plan.Delay).
+	Delay bool
+	// KernelProtect: an actuator protects a pressured HIGH class from
+	// reclaim by itself, so Protect intents are not needed.
+	KernelProtect bool
+}
+
+// Needs are the optional Snapshot fields a policy reads.
+type Needs struct {
+	// Reserved: HIGH members' own protection (Member.Reserved).
+	Reserved bool
+	// AnonTHP: LOW members' THP-backed memory (Member.AnonTHP).
+	AnonTHP bool
+}
 
 // minDelay is the shortest charge delay the kernel applies: it ignores
 // delays of HZ/100 or less (10 ms at HZ=1000).
@@ -29,10 +45,11 @@ const minDelay = 11 * time.Millisecond
 // memory, between two snapshots, to count as making no progress.
 const stalledShare = 0.5
 
-// Engine makes the decisions for one configuration and backend.
+// Engine is memqos's own policy: it makes the decisions for one
+// configuration, with the means the actuators offer.
 type Engine struct {
 	cfg       *config.Config
-	mode      Mode
+	means     Means
 	prev      *Snapshot
 	pressured map[string]bool         // HIGH class -> under pressure
 	low       map[string]*memberState // by member path
@@ -52,27 +69,46 @@ type memberState struct {
 	lifted      bool          // its throttle lifted by escalation
 }
 
-// New returns an engine for cfg, acting through mode.
-func New(cfg *config.Config, mode Mode) (*Engine, error) {
-	if mode != StructOps && mode != CgroupFS {
-		return nil, fmt.Errorf("policy: unknown mode %q", mode)
+// New returns the policy cfg names (memqos's Engine, or the reference
+// experiment's policy), planning with means.
+func New(cfg *config.Config, means Means) (Policy, error) {
+	switch cfg.Policy {
+	case config.PolicyReference:
+		return newReference(cfg, means)
+	case config.PolicyDefault, "":
+		return newEngine(cfg, means), nil
 	}
-	e := &Engine{cfg: cfg, mode: mode, pressured: map[string]bool{}, low: map[string]*memberState{}, prot: map[string]uint64{}, yield: map[string][]string{}}
-	var highs []string
-	for _, c := range cfg.Classes {
-		if c.Priority == config.High {
-			highs = append(highs, c.Name)
-		}
-	}
+	return nil, fmt.Errorf("policy: unknown policy %q", cfg.Policy)
+}
+
+// Needs reads Reserved where protection is by knob, and AnonTHP where
+// LOW is slowed with the delay, which THP faults escape.
+func (e *Engine) Needs() Needs {
+	return Needs{Reserved: !e.means.KernelProtect, AnonTHP: e.means.Delay}
+}
+
+func newEngine(cfg *config.Config, means Means) *Engine {
+	e := &Engine{cfg: cfg, means: means, pressured: map[string]bool{}, low: map[string]*memberState{}, prot: map[string]uint64{}, yield: map[string][]string{}}
 	for _, c := range cfg.Classes {
 		if c.Priority == config.Low {
-			e.yield[c.Name] = highs
-			if len(c.YieldsTo) > 0 {
-				e.yield[c.Name] = c.YieldsTo
-			}
+			e.yield[c.Name] = YieldsTo(cfg, &c)
 		}
 	}
-	return e, nil
+	return e
+}
+
+// YieldsTo returns the HIGH classes whose pressure slows the LOW class c.
+func YieldsTo(cfg *config.Config, c *config.Class) []string {
+	if len(c.YieldsTo) > 0 {
+		return c.YieldsTo
+	}
+	var highs []string
+	for _, h := range cfg.Classes {
+		if h.Priority == config.High {
+			highs = append(highs, h.Name)
+		}
+	}
+	return highs
 }
 
 // Contended reports whether memory under the root is short: its free
@@ -88,6 +124,3 @@ func (e *Engine) near(root Memory) bool {
 	h := e.cfg.Detector.Headroom.Of(root.Limit)
 	return h == 0 || root.Free() < 2*h
 }
-
-// YieldsTo returns the HIGH classes whose pressure slows the LOW class.
-func (e *Engine) YieldsTo(low string) []string { return e.yield[low] }

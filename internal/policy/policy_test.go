@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,30 +60,54 @@ func (w *world) snap() Snapshot {
 // apply carries out the plan's memory.high writes on the world, as the
 // daemon would.
 func (w *world) apply(p Plan) {
-	for _, wr := range p.Writes {
-		if wr.Path == "memqos/low/b" && wr.File == "memory.high" {
-			w.lowHigh = wr.Value
-			if wr.Restore {
-				w.lowHigh = Max
-			}
+	for _, in := range p.Intents {
+		if in.Path != "memqos/low/b" {
+			continue
+		}
+		switch in.Kind {
+		case Cap:
+			w.lowHigh = in.Bytes
+		case Uncap:
+			w.lowHigh = Max
 		}
 	}
 }
 
+// writes renders the plan's protections and caps, one a line.
 func writes(p Plan) string {
 	var s []string
-	for _, w := range p.Writes {
-		s = append(s, w.String())
+	for _, in := range p.Intents {
+		if !slices.Contains(Escalations, in.Kind) {
+			s = append(s, in.String())
+		}
 	}
 	return strings.Join(s, "\n")
 }
 
+// escalations returns the plan's escalation intents.
+func escalations(p Plan) []Intent {
+	var out []Intent
+	for _, in := range p.Intents {
+		if slices.Contains(Escalations, in.Kind) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// The means of the two kinds of host: knobs only (a stock kernel), and
+// the kernel's charge delay and protection (memcg_bpf_ops).
+var (
+	knobMeans   = Means{}
+	kernelMeans = Means{Delay: true, KernelProtect: true}
+)
+
 func TestNoContentionNobodyPays(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 500 * mib, trigger: t0, highUsage: 300 * mib, lowUsage: 200 * mib, lowHigh: Max}
 	for i := 0; i < 5; i++ {
 		p := e.Decide(w.snap())
-		if p.Contended || p.Near || p.Pressured["high"] || p.Arm["high"] || len(p.Writes) > 0 || len(p.Actions) > 0 {
+		if p.Contended || p.Near || p.Pressured["high"] || p.Arm["high"] || len(p.Intents) > 0 {
 			t.Fatalf("tick %d with 500 MiB free: %+v", i, p)
 		}
 		w.now = w.now.Add(time.Second)
@@ -91,14 +116,14 @@ func TestNoContentionNobodyPays(t *testing.T) {
 }
 
 func TestCgroupFSThrottlesAndRestores(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
 	p := e.Decide(w.snap())
 	if !p.Contended || !p.Near || !p.Pressured["high"] {
 		t.Fatalf("50 MiB free under a 100 MiB headroom, with a trigger: %+v", p)
 	}
-	want := "memqos/high/a/memory.low = 524288000 (HIGH class high under pressure: protect its usage)\n" +
-		"memqos/low/b/memory.high = 104857600 (LOW class low: a HIGH class it yields to is under pressure: cap at usage 104857600, floor 67108864)"
+	want := "memqos/high/a: protect 524288000 (HIGH class high under pressure: protect its usage)\n" +
+		"memqos/low/b: cap 104857600 (LOW class low: a HIGH class it yields to is under pressure: cap at usage 104857600, floor 67108864)"
 	if got := writes(p); got != want {
 		t.Fatalf("first plan:\n%s\nwant:\n%s", got, want)
 	}
@@ -117,7 +142,7 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	// HIGH grows: its protection follows.
 	w.highUsage += 10 * mib
 	w.now = w.now.Add(100 * time.Millisecond)
-	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a/memory.low = 534773760") {
+	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a: protect 534773760") {
 		t.Fatalf("protection did not follow HIGH's usage: %s", got)
 	}
 	// No trigger for longer than hold, memory still contended: HIGH's
@@ -126,8 +151,8 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	// half the 100 MiB headroom reserved).
 	w.now = w.now.Add(2100 * time.Millisecond)
 	p = e.Decide(w.snap())
-	want = "memqos/high/a/memory.low: restore (HIGH class high no longer under pressure)\n" +
-		"memqos/low/b/memory.high = 104857600 (LOW class low: memory is contended: cap at usage 104857600 plus its share of the free memory, floor 67108864)"
+	want = "memqos/high/a: unprotect (HIGH class high no longer under pressure)\n" +
+		"memqos/low/b: cap 104857600 (LOW class low: memory is contended: cap at usage 104857600 plus its share of the free memory, floor 67108864)"
 	if got := writes(p); got != want || p.Pressured["high"] {
 		t.Fatalf("after hold:\n%s\nwant:\n%s", got, want)
 	}
@@ -135,13 +160,13 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	// 80 MiB free: LOW, the only LOW member, may take the 30 MiB above the
 	// reserve; a raise under a step is not written.
 	w.rootUsage, w.now = 920*mib, w.now.Add(100*time.Millisecond)
-	if p = e.Decide(w.snap()); len(p.Writes) != 0 {
+	if p = e.Decide(w.snap()); len(p.Intents) != 0 {
 		t.Fatalf("raised the cap by less than a step: %s", writes(p))
 	}
 	// LOW shrinks, 40 MiB free: its cap follows it down to the floor.
 	w.rootUsage, w.lowUsage, w.now = 960*mib, 60*mib, w.now.Add(100*time.Millisecond)
 	p = e.Decide(w.snap())
-	if got := writes(p); got != "memqos/low/b/memory.high = 67108864 (LOW class low: memory is contended: cap at usage 62914560 plus its share of the free memory, floor 67108864)" {
+	if got := writes(p); got != "memqos/low/b: cap 67108864 (LOW class low: memory is contended: cap at usage 62914560 plus its share of the free memory, floor 67108864)" {
 		t.Fatalf("LOW shrank, 40 MiB free: %s", got)
 	}
 	w.apply(p)
@@ -149,7 +174,7 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	// does not need.
 	w.rootUsage, w.now = 700*mib, w.now.Add(100*time.Millisecond)
 	p = e.Decide(w.snap())
-	if got := writes(p); got != "memqos/low/b/memory.high = 325058560 (LOW class low: memory is contended: cap at usage 62914560 plus its share of the free memory, floor 67108864)" {
+	if got := writes(p); got != "memqos/low/b: cap 325058560 (LOW class low: memory is contended: cap at usage 62914560 plus its share of the free memory, floor 67108864)" {
 		t.Fatalf("300 MiB free: %s", got)
 	}
 	w.apply(p)
@@ -157,21 +182,21 @@ func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	w.rootUsage = 500 * mib
 	w.now = w.now.Add(2100 * time.Millisecond)
 	p = e.Decide(w.snap())
-	want = "memqos/low/b/memory.high: restore (memory is no longer contended and no HIGH class that LOW class low yields to is under pressure)"
+	want = "memqos/low/b: uncap (memory is no longer contended and no HIGH class that LOW class low yields to is under pressure)"
 	if got := writes(p); got != want {
 		t.Fatalf("after contention:\n%s\nwant:\n%s", got, want)
 	}
 	w.apply(p)
-	if p = e.Decide(w.snap()); len(p.Writes) != 0 {
+	if p = e.Decide(w.snap()); len(p.Intents) != 0 {
 		t.Fatalf("restored twice: %s", writes(p))
 	}
 }
 
 func TestFloor(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 990 * mib, trigger: t0, highUsage: 900 * mib, lowUsage: 10 * mib, lowHigh: 80 * mib}
 	p := e.Decide(w.snap())
-	if got := writes(p); !strings.Contains(got, "memqos/low/b/memory.high = 67108864") {
+	if got := writes(p); !strings.Contains(got, "memqos/low/b: cap 67108864") {
 		t.Fatalf("want memory.high at the 64 MiB floor: %s", got)
 	}
 	w.apply(p)
@@ -182,7 +207,7 @@ func TestFloor(t *testing.T) {
 }
 
 func TestPressureNeedsContention(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 100 * mib, trigger: t0, highUsage: 50 * mib, lowUsage: 50 * mib, lowHigh: Max}
 	if p := e.Decide(w.snap()); p.Pressured["high"] {
 		t.Fatal("pressure without contention")
@@ -212,15 +237,15 @@ classes:
   - {name: l1, priority: low, yields_to: [h1]}
   - {name: l2, priority: low}
 `)
-	e, _ := New(cfg, CgroupFS)
+	e, _ := New(cfg, knobMeans)
 	s := Snapshot{Now: t0, Root: Memory{Usage: 10, Limit: 1000 * mib}, Classes: []ClassState{
 		{Name: "h1"}, {Name: "h2", LastTrigger: t0},
 		{Name: "l1", Members: []Member{{Path: "l1/x", Usage: 200 * mib, High: Max}}},
 		{Name: "l2", Members: []Member{{Path: "l2/y", Usage: 200 * mib, High: Max}}},
 	}}
 	got := writes(e.Decide(s))
-	if !strings.Contains(got, "l1/x/memory.high = 734003195 (LOW class l1: memory is contended") ||
-		!strings.Contains(got, "l2/y/memory.high = 209715200 (LOW class l2: a HIGH class it yields to is under pressure") {
+	if !strings.Contains(got, "l1/x: cap 734003195 (LOW class l1: memory is contended") ||
+		!strings.Contains(got, "l2/y: cap 209715200 (LOW class l2: a HIGH class it yields to is under pressure") {
 		t.Fatalf("contention caps l1 (yields to h1) at usage plus half the free memory; h2's pressure caps l2 (yields to all) at usage:\n%s", got)
 	}
 }
@@ -231,13 +256,13 @@ func TestEscalation(t *testing.T) {
 	} {
 		t.Run(tc.action, func(t *testing.T) {
 			doc := strings.Replace(twoClasses, "action: none", "action: "+tc.action, 1)
-			e, _ := New(mustConfig(t, doc), CgroupFS)
+			e, _ := New(mustConfig(t, doc), knobMeans)
 			w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
-			var acted []Action
+			var acted []Intent
 			for i := 0; i < 60 && len(acted) == 0; i++ {
 				p := e.Decide(w.snap())
 				w.apply(p)
-				acted = p.Actions
+				acted = escalations(p)
 				w.now = w.now.Add(100 * time.Millisecond)
 				w.trigger = w.now
 				w.lowMemStall += 90 * time.Millisecond // stalled 90% of the time
@@ -246,14 +271,14 @@ func TestEscalation(t *testing.T) {
 				t.Fatalf("actions %+v; want one %s", acted, tc.first)
 			}
 			// Left alone while pressure lasts.
-			if p := e.Decide(w.snap()); len(p.Actions)+len(p.Writes) > 1 {
+			if p := e.Decide(w.snap()); len(p.Intents) > 1 {
 				t.Fatalf("escalated member acted on again: %+v", p)
 			}
 			w.now = w.now.Add(3 * time.Second)
 			w.rootUsage = 500 * mib
 			p := e.Decide(w.snap())
 			var kinds []string
-			for _, a := range p.Actions {
+			for _, a := range escalations(p) {
 				kinds = append(kinds, string(a.Kind))
 			}
 			if strings.Join(kinds, ",") != tc.last {
@@ -264,12 +289,12 @@ func TestEscalation(t *testing.T) {
 }
 
 func TestProgressResetsDeadline(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: 100 * mib}
 	for i := 0; i < 100; i++ {
 		p := e.Decide(w.snap())
-		if len(p.Actions) > 0 {
-			t.Fatalf("tick %d: escalated a member that makes progress: %+v", i, p.Actions)
+		if acted := escalations(p); len(acted) > 0 {
+			t.Fatalf("tick %d: escalated a member that makes progress: %+v", i, acted)
 		}
 		w.now = w.now.Add(100 * time.Millisecond)
 		w.trigger = w.now
@@ -280,7 +305,7 @@ func TestProgressResetsDeadline(t *testing.T) {
 }
 
 func TestStructOpsDelay(t *testing.T) {
-	e, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    delay: 100ms", 1)), StructOps)
+	e, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    delay: 100ms", 1)), kernelMeans)
 	for _, tc := range []struct {
 		free uint64
 		want time.Duration
@@ -297,11 +322,11 @@ func TestStructOpsDelay(t *testing.T) {
 		if p.Arm["high"] != (tc.free < 100*mib) {
 			t.Errorf("free %d MiB: armed %v", tc.free/mib, p.Arm["high"])
 		}
-		if len(p.Writes) > 0 {
+		if len(p.Intents) > 0 {
 			t.Errorf("structops wrote knobs: %s", writes(p))
 		}
 	}
-	ref, _ := New(mustConfig(t, "policy: reference\nclasses:\n  - {name: h, priority: high}\n  - {name: l, priority: low}\n"), StructOps)
+	ref, _ := New(mustConfig(t, "policy: reference\nclasses:\n  - {name: h, priority: high}\n  - {name: l, priority: low}\n"), kernelMeans)
 	p := ref.Decide(Snapshot{Now: t0, Root: Memory{Usage: 1, Limit: 1000 * mib}, Classes: []ClassState{{Name: "h"}, {Name: "l"}}})
 	if p.Delay["l"] != 50*time.Millisecond || !p.Arm["h"] {
 		t.Errorf("reference: delay %v armed %v; want 50ms, always armed", p.Delay["l"], p.Arm["h"])
@@ -309,23 +334,29 @@ func TestStructOpsDelay(t *testing.T) {
 }
 
 func TestGoneMembersAreForgotten(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
 	w.apply(e.Decide(w.snap()))
 	s := w.snap()
 	s.Classes[0].Members, s.Classes[1].Members = nil, nil
 	s.Now = s.Now.Add(5 * time.Second)
-	if p := e.Decide(s); len(p.Writes)+len(p.Actions) > 0 {
+	if p := e.Decide(s); len(p.Intents) > 0 {
 		t.Fatalf("acted on members that are gone: %+v", p)
 	}
-	if len(e.low)+len(e.prot) > 0 {
-		t.Fatalf("engine still remembers %d + %d members", len(e.low), len(e.prot))
+	if eng := e.(*Engine); len(eng.low)+len(eng.prot) > 0 {
+		t.Fatalf("engine still remembers %d + %d members", len(eng.low), len(eng.prot))
 	}
 }
 
-func TestNewRejectsUnknownMode(t *testing.T) {
-	if _, err := New(mustConfig(t, twoClasses), "ebpf"); err == nil {
-		t.Fatal("accepted an unknown mode")
+// TestReferenceNeedsTheKernel: the reference policy delays in the
+// kernel; with knobs only it cannot run.
+func TestReferenceNeedsTheKernel(t *testing.T) {
+	ref := mustConfig(t, "policy: reference\nclasses:\n  - {name: h, priority: high}\n  - {name: l, priority: low}\n")
+	if _, err := New(ref, knobMeans); err == nil {
+		t.Fatal("the reference policy accepted a host without the charge delay")
+	}
+	if p, err := New(ref, kernelMeans); err != nil || p.Needs() != (Needs{}) {
+		t.Fatalf("reference on memcg_bpf_ops: %v, needs %+v", err, p)
 	}
 }
 
@@ -333,11 +364,11 @@ func TestNewRejectsUnknownMode(t *testing.T) {
 // memory is slowed with memory.high too, since the charge delay never
 // reaches THP faults.
 func TestStructOpsTHPFallback(t *testing.T) {
-	e, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: delay", 1)), StructOps)
+	e, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: delay", 1)), kernelMeans)
 	s := structOpsWorld()
 	p := e.Decide(s)
 	got := writes(p)
-	if !strings.Contains(got, "thp/memory.high") || strings.Contains(got, "plain/") || strings.Contains(got, "h/memory.low") {
+	if !strings.Contains(got, "thp: cap") || strings.Contains(got, "plain:") || strings.Contains(got, "h: protect") {
 		t.Fatalf("want memory.high for the THP member only (structops protects HIGH in BPF):\n%s", got)
 	}
 	if p.Delay["low"] == 0 {
@@ -345,7 +376,7 @@ func TestStructOpsTHPFallback(t *testing.T) {
 	}
 	s.Now = t0.Add(5 * time.Second)
 	s.Root.Usage = 500 * mib
-	if got := writes(e.Decide(s)); got != "thp/memory.high: restore (memory is no longer contended and no HIGH class that LOW class low yields to is under pressure)" {
+	if got := writes(e.Decide(s)); got != "thp: uncap (memory is no longer contended and no HIGH class that LOW class low yields to is under pressure)" {
 		t.Fatalf("after pressure: %q", got)
 	}
 }
@@ -367,17 +398,17 @@ func structOpsWorld() Snapshot {
 // growing is throttled by the kernel before the parent's limit OOM-kills
 // it; slow: high programs no delay.
 func TestStructOpsSlowsWithBoth(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), StructOps)
+	e, _ := New(mustConfig(t, twoClasses), kernelMeans)
 	p := e.Decide(structOpsWorld())
 	got := writes(p)
-	if !strings.Contains(got, "thp/memory.high") || !strings.Contains(got, "plain/memory.high") || strings.Contains(got, "h/memory.low") {
+	if !strings.Contains(got, "thp: cap") || !strings.Contains(got, "plain: cap") || strings.Contains(got, "h: protect") {
 		t.Errorf("want memory.high for both LOW members, and no memory.low (BPF protects HIGH):\n%s", got)
 	}
 	if p.Delay["low"] == 0 {
 		t.Error("no delay programmed for the class")
 	}
-	high, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: high", 1)), StructOps)
-	if p := high.Decide(structOpsWorld()); p.Delay["low"] != 0 || !strings.Contains(writes(p), "plain/memory.high") {
+	high, _ := New(mustConfig(t, strings.Replace(twoClasses, "step: 32MiB", "step: 32MiB\n    slow: high", 1)), kernelMeans)
+	if p := high.Decide(structOpsWorld()); p.Delay["low"] != 0 || !strings.Contains(writes(p), "plain: cap") {
 		t.Errorf("slow: high: delay %v, writes %s", p.Delay["low"], writes(p))
 	}
 }
@@ -386,16 +417,16 @@ func TestStructOpsSlowsWithBoth(t *testing.T) {
 // (podman's --memory-reservation): memqos leaves it alone while it covers
 // HIGH's usage, and raises protection above it once usage passes it.
 func TestProtectionNeverLowersReservation(t *testing.T) {
-	e, _ := New(mustConfig(t, twoClasses), CgroupFS)
+	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, highReserve: 600 * mib, lowUsage: 100 * mib, lowHigh: Max}
 	p := e.Decide(w.snap())
-	if !p.Pressured["high"] || strings.Contains(writes(p), "memory.low") {
+	if !p.Pressured["high"] || strings.Contains(writes(p), "protect") {
 		t.Fatalf("a reservation of 600 MiB over 500 MiB of usage was touched:\n%s", writes(p))
 	}
 	w.highUsage = 650 * mib
 	w.now = w.now.Add(100 * time.Millisecond)
 	w.trigger = w.now
-	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a/memory.low = 681574400") {
+	if got := writes(e.Decide(w.snap())); !strings.Contains(got, "memqos/high/a: protect 681574400") {
 		t.Fatalf("usage past the reservation is not protected:\n%s", got)
 	}
 }
