@@ -235,3 +235,30 @@ func memqosLink(id link.ID, l link.Link) (LinkInfo, bool, error) {
 	}
 	return LinkInfo{ID: id, MapID: ebpf.MapID(mapID), MapName: name}, true, nil
 }
+
+// KernelLink is one BPF link of the kernel, of any process.
+type KernelLink struct {
+	ID   link.ID
+	Type link.Type
+}
+
+// KernelLinks lists every BPF link in the kernel, with the kernel's own
+// link iteration (BPF_LINK_GET_NEXT_ID). A closed link can stay listed for
+// a moment (the kernel frees links after an RCU grace period). It needs
+// CAP_SYS_ADMIN.
+func KernelLinks() ([]KernelLink, error) {
+	var out []KernelLink
+	it := new(link.Iterator)
+	defer it.Close()
+	for it.Next() {
+		info, err := it.Link.Info()
+		if err != nil {
+			return nil, fmt.Errorf("link %d: %w", it.ID, err)
+		}
+		out = append(out, KernelLink{ID: it.ID, Type: info.Type})
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("list BPF links: %w", err)
+	}
+	return out, nil
+}
