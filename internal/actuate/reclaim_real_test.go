@@ -15,8 +15,8 @@ import (
 // writeKnobs is govern.Knobs without a journal: it writes.
 type writeKnobs struct{ fs *cgroup.FS }
 
-func (k writeKnobs) Set(cg, file, value, _ string) error { return k.fs.Group(cg).Set(file, value) }
-func (k writeKnobs) Do(cg, file, value, _ string) error  { return k.fs.Group(cg).Set(file, value) }
+func (k writeKnobs) Set(cg, file, value, _ string) error  { return k.fs.Group(cg).Set(file, value) }
+func (k writeKnobs) Do(cg, file, value, _ string) error   { return k.fs.Group(cg).Set(file, value) }
 func (k writeKnobs) Restore(string, string, string) error { return nil }
 func (k writeKnobs) Original(string, string) (string, bool) {
 	return "", false
