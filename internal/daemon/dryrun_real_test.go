@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/testutil"
@@ -130,9 +131,14 @@ func kernelLinks(t *testing.T) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	names := map[link.Type]string{link.RawTracepointType: "raw_tracepoint", link.TracingType: "tracing", link.StructOpsType: "struct_ops"}
 	out := map[string]int{}
 	for _, l := range ls {
-		out[fmt.Sprint(l.Type)]++
+		name, ok := names[l.Type]
+		if !ok {
+			name = fmt.Sprintf("type %d", l.Type)
+		}
+		out[name]++
 	}
 	return out
 }
