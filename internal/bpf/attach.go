@@ -180,28 +180,37 @@ type LinkInfo struct {
 // frees links after an RCU grace period). It needs CAP_SYS_ADMIN.
 func StructOpsLinks() ([]LinkInfo, error) {
 	var out []LinkInfo
+	err := eachLink(func(id link.ID, l link.Link, t link.Type) error {
+		if t != link.StructOpsType {
+			return nil
+		}
+		li, ok, err := memqosLink(id, l)
+		if ok {
+			out = append(out, li)
+		}
+		return err
+	})
+	return out, err
+}
+
+// eachLink calls fn with every BPF link of the kernel, with the kernel's
+// own link iteration (BPF_LINK_GET_NEXT_ID), until fn fails.
+func eachLink(fn func(id link.ID, l link.Link, t link.Type) error) error {
 	it := new(link.Iterator)
 	defer it.Close()
 	for it.Next() {
 		info, err := it.Link.Info()
 		if err != nil {
-			return nil, fmt.Errorf("link %d: %w", it.ID, err)
+			return fmt.Errorf("link %d: %w", it.ID, err)
 		}
-		if info.Type != link.StructOpsType {
-			continue
-		}
-		li, ok, err := memqosLink(it.ID, it.Link)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, li)
+		if err := fn(it.ID, it.Link, info.Type); err != nil {
+			return err
 		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("list BPF links: %w", err)
+		return fmt.Errorf("list BPF links: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // memqosLink reports whether the struct_ops link l is memqos's.
@@ -242,23 +251,15 @@ type KernelLink struct {
 	Type link.Type
 }
 
-// KernelLinks lists every BPF link in the kernel, with the kernel's own
-// link iteration (BPF_LINK_GET_NEXT_ID). A closed link can stay listed for
+// KernelLinks lists every BPF link in the kernel, of any process. A closed
+// link can stay listed for
 // a moment (the kernel frees links after an RCU grace period). It needs
 // CAP_SYS_ADMIN.
 func KernelLinks() ([]KernelLink, error) {
 	var out []KernelLink
-	it := new(link.Iterator)
-	defer it.Close()
-	for it.Next() {
-		info, err := it.Link.Info()
-		if err != nil {
-			return nil, fmt.Errorf("link %d: %w", it.ID, err)
-		}
-		out = append(out, KernelLink{ID: it.ID, Type: info.Type})
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("list BPF links: %w", err)
-	}
-	return out, nil
+	err := eachLink(func(id link.ID, _ link.Link, t link.Type) error {
+		out = append(out, KernelLink{ID: id, Type: t})
+		return nil
+	})
+	return out, err
 }
