@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os/exec"
+	"slices"
 	"time"
 
 	"github.com/memqos/memqos/internal/bench"
@@ -51,7 +52,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet, runs int, strategies string) {
 	fs.IntVar(&f.runs, "runs", runs, "runs; each runs every arm once, in its own shuffled order")
 	fs.StringVar(&f.strategies, "strategies", strategies, `comma-separated strategies, or "all": every one this kernel can run`)
 	fs.Float64Var(&f.speed, "speed", 50, "replay speed factor")
-	fs.Float64Var(&f.baseMB, "base-mb", 100, "memory added to every sample of a trace, in decimal MB (1 MB = 1,000,000 bytes)")
+	fs.Float64Var(&f.baseMB, "base-mb", bench.DefaultBaseBytes/1e6, "memory added to every sample of a trace, in decimal MB (1 MB = 1,000,000 bytes)")
 	fs.BoolVar(&f.thp, "thp", false, "leave transparent huge pages at the system's setting in the replayers (default: off, as THP faults are never delayed by the RFC)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the arms' order in each run")
 	fs.DurationVar(&f.armTimeout, "arm-timeout", 15*time.Minute, "interrupt an arm's replays after this long")
@@ -69,6 +70,14 @@ func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.S
 		return err
 	}
 	sc.Speed, sc.BaseBytes, sc.THP = f.speed, base, f.thp
+	if kind == "isolation" {
+		// The preset whose setup this is, whichever flags made it
+		// (bench.Scenario.Preset); the speed may be another.
+		sc.Name = "custom"
+		if p, ok := sc.Preset(); ok {
+			sc.Name = p.Name
+		}
+	}
 	rt, err := bench.ParseRuntime(f.runtime)
 	if err != nil {
 		return err
@@ -80,22 +89,6 @@ func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.S
 		return fmt.Errorf("--runtime podman needs podman (%w); in a guest use --vm KERNEL, which then boots a Debian rootfs with podman", err)
 	}
 	return runBench(cmd, g, f, sc, runFn, daemonOnly)
-}
-
-// scenarioPreset is a named isolation scenario: the reference study's
-// three, and the work-conservation one.
-type scenarioPreset struct {
-	totalMB int
-	speed   float64
-	idle    bool
-	about   string
-}
-
-var scenarioPresets = map[string]scenarioPreset{
-	"1":    {1100, 50, false, "the reference's scenario 1: pressure, 1100 MB at 50x"},
-	"2":    {1300, 50, false, "the reference's scenario 2: HIGH latency, 1300 MB at 50x"},
-	"3":    {2560, 100, false, "the reference's scenario 3: 2560 MB at 100x"},
-	"idle": {1300, 50, true, "work conservation: HIGH holds its peak without allocating while LOW runs, 1300 MB at 50x (room for all three peaks)"},
 }
 
 func newBenchIsolationCmd(g *globals) *cobra.Command {
@@ -132,27 +125,25 @@ scenario 1 with HIGH builtin:dask__dask-11628 and two LOW
 builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, ok := scenarioPresets[preset]
+			p, ok := bench.LookupPreset(preset)
 			if !ok {
 				return fmt.Errorf("--scenario %q: want 1, 2, 3 or idle", preset)
 			}
 			fl := cmd.Flags()
 			if !fl.Changed("total-mb") {
-				totalMB = p.totalMB
+				totalMB = p.TotalMB
 			}
 			if !fl.Changed("speed") {
-				f.speed = p.speed
+				f.speed = p.Speed
 			}
 			if !fl.Changed("high-idle") {
-				highIdle = p.idle
+				highIdle = p.HighIdle
 			}
 			if totalMB <= 0 || int64(totalMB) > math.MaxInt64/1_000_000 {
 				return fmt.Errorf("--total-mb %d: want a positive size", totalMB)
 			}
-			sc := bench.Scenario{Name: preset, TotalBytes: int64(totalMB) * 1e6, High: high, Low: low, HighIdle: highIdle}
-			if fl.Changed("total-mb") || fl.Changed("speed") || fl.Changed("high-idle") {
-				sc.Name = "custom"
-			}
+			// f.run names the scenario by its setup.
+			sc := bench.Scenario{TotalBytes: int64(totalMB) * 1e6, High: high, Low: low, HighIdle: highIdle}
 			return f.run(cmd, g, "isolation", sc, bench.Isolation, false)
 		},
 	}
@@ -160,8 +151,8 @@ builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
 	f.register(fs, 5, "all")
 	fs.StringVar(&preset, "scenario", "1", "named scenario: 1, 2, 3 or idle (see above)")
 	fs.IntVar(&totalMB, "total-mb", 1100, "memory.max of the sessions' parent, in decimal MB")
-	fs.StringArrayVar(&high, "high", []string{"builtin:dask__dask-11628"}, "HIGH session's trace (repeatable; a path or builtin:NAME)")
-	fs.StringArrayVar(&low, "low", []string{"builtin:sigmavirus24__github3.py-673", "builtin:sigmavirus24__github3.py-673"}, "LOW session's trace (repeatable)")
+	fs.StringArrayVar(&high, "high", slices.Clone(bench.DefaultHigh), "HIGH session's trace (repeatable; a path or builtin:NAME)")
+	fs.StringArrayVar(&low, "low", slices.Clone(bench.DefaultLow), "LOW session's trace (repeatable)")
 	fs.BoolVar(&highIdle, "high-idle", false, "HIGH takes its trace's peak and holds it without allocating while LOW runs")
 	return cmd
 }

@@ -169,17 +169,24 @@ func TestRealTraceRecordCtrlC(t *testing.T) {
 	}
 }
 
-// TestRealTraceRecordOutput writes the trace to stdout with -o -, and
-// through a symlink to /proc/self/fd/1, as /dev/stdout is, which must stay
-// a symlink.
+// TestRealTraceRecordOutput writes the trace to stdout with -o -, with
+// -o /dev/stdout, and through a symlink of its own to /proc/self/fd/1, as
+// /dev/stdout is, which must stay a symlink. /dev/stdout, /dev/stderr,
+// /dev/stdin and /dev/fd must be the usual symlinks into /proc/self/fd,
+// in a guest too: without them, -o /dev/stdout made a regular file there.
 func TestRealTraceRecordOutput(t *testing.T) {
 	realFS(t)
+	for dev, want := range map[string]string{"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"} {
+		if got, err := os.Readlink(dev); err != nil || got != want {
+			t.Errorf("%s links to %q (%v); want %s", dev, got, err, want)
+		}
+	}
 	link := filepath.Join(t.TempDir(), "stdout")
 	if err := os.Symlink("/proc/self/fd/1", link); err != nil {
 		t.Fatal(err)
 	}
-	for _, out := range []string{"-", link} {
-		t.Run(filepath.Base(out), func(t *testing.T) {
+	for name, out := range map[string]string{"-": "-", "dev-stdout": "/dev/stdout", "symlink": link} {
+		t.Run(name, func(t *testing.T) {
 			r := testutil.RunMemqos(t, "trace", "record", "-o", out, "sh", "-c", "echo from CMD >&2")
 			if r.Code != 0 {
 				t.Fatalf("exit %d", r.Code)
@@ -189,8 +196,10 @@ func TestRealTraceRecordOutput(t *testing.T) {
 			}
 		})
 	}
-	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
-		t.Errorf("the symlink was replaced: %v, %v", st.Mode(), err)
+	for _, l := range []string{link, "/dev/stdout"} {
+		if st, err := os.Lstat(l); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s was replaced: %v, %v", l, st.Mode(), err)
+		}
 	}
 	r := testutil.RunMemqos(t, "trace", "record", "-o", "-", "echo", "from CMD")
 	if _, err := trace.Decode(strings.NewReader(r.Stdout)); err != nil || !strings.Contains(r.Stderr, "from CMD") {

@@ -12,7 +12,6 @@ func newTraceCmd(g *globals) *cobra.Command {
 		Long: `Memory traces are series of memory samples of one workload, in the native
 memqos format (docs/trace-format.md) or as podman stats resources.json.
 Where a command takes a trace, "builtin:NAME" names a built-in one.`,
-		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(
 		newTraceStatsCmd(g),

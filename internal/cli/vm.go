@@ -40,7 +40,7 @@ func newVMRunCmd(g *globals) *cobra.Command {
 The guest's initramfs holds busybox (static), this memqos binary as
 /bin/memqos, and every --put file. Its /init mounts proc, sysfs, devtmpfs,
 cgroup2 on /sys/fs/cgroup (with +memory +cpu +io +pids for children), bpffs
-and tracefs, loads the kernel's virtio modules when they are not built in,
+and tracefs, links /dev/stdout and the like into /proc/self/fd, loads the kernel's virtio modules when they are not built in,
 and runs CMD in /work. The guest console streams to stderr. The files CMD
 leaves in /out are copied to --out, even when the run fails (timeout, panic,
 SIGINT or SIGTERM of memqos): the guest syncs /out every 2 s and once more

@@ -44,7 +44,7 @@ func (md *mdWriter) row(cells ...string) {
 func (md *mdWriter) header(r *bench.Results, s *Summary) {
 	m := r.Manifest
 	sc := m.Scenario
-	md.f("# memqos bench report: %s\n\n", sc.Name)
+	md.f("# memqos bench report: %s\n\n", sc.Title())
 	md.item("kind", string(m.Kind))
 	md.item("scenario", scenario(sc))
 	md.item("HIGH traces", list(sc.High))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -44,20 +45,26 @@ func plotsOf(r *bench.Results, s *Summary) []plotSpec {
 		return ps
 	}
 	ps := []plotSpec{
-		barSpec(s, "slowdown-high.svg", "HIGH slowdown vs solo (%)", func(a ArmSummary) Estimate { return pctOf(a.HighSlowdown) }),
-		barSpec(s, "slowdown-low.svg", "LOW slowdown vs alone (%)", func(a ArmSummary) Estimate { return pctOf(a.LowSlowdown) }),
-		barSpec(s, "alloc-high.svg", "HIGH allocation time vs solo (%)", func(a ArmSummary) Estimate { return pctOf(a.HighAllocSlowdown) }),
-		barSpec(s, "alloc-low.svg", "LOW allocation time vs alone (%)", func(a ArmSummary) Estimate { return pctOf(a.LowAllocSlowdown) }),
-		barSpec(s, "survival-low.svg", "LOW survival (%)", func(a ArmSummary) Estimate { return scaled(a.LowSurvival, 100) }),
+		barSpec(s, "slowdown-high.svg", unbounded, "HIGH slowdown vs solo (%)", func(a ArmSummary) Estimate { return pctOf(a.HighSlowdown) }),
+		barSpec(s, "slowdown-low.svg", unbounded, "LOW slowdown vs alone (%)", func(a ArmSummary) Estimate { return pctOf(a.LowSlowdown) }),
+		barSpec(s, "alloc-high.svg", unbounded, "HIGH allocation time vs solo (%)", func(a ArmSummary) Estimate { return pctOf(a.HighAllocSlowdown) }),
+		barSpec(s, "alloc-low.svg", unbounded, "LOW allocation time vs alone (%)", func(a ArmSummary) Estimate { return pctOf(a.LowAllocSlowdown) }),
+		barSpec(s, "survival-low.svg", [2]float64{0, 100}, "LOW survival (%)", func(a ArmSummary) Estimate { return scaled(a.LowSurvival, 100) }),
 	}
 	for _, c := range Classes {
-		ps = append(ps, plotSpec{"latency-" + c + ".svg", c + " allocation latency CDF",
+		ps = append(ps, plotSpec{"latency-" + c + ".svg", strings.ToUpper(c) + " allocation latency CDF",
 			func() (*plot.Plot, error) { return latencyCDF(s, c) }})
 	}
 	return append(ps, timelineSpecs(r, s)...)
 }
 
-func barSpec(s *Summary, file, title string, metric func(ArmSummary) Estimate) plotSpec {
+// unbounded are the bounds of a metric that has none.
+var unbounded = [2]float64{math.Inf(-1), math.Inf(1)}
+
+// barSpec is a bar chart of metric for every arm but the baselines; the
+// error bars stop at the metric's bounds (a survival CI past 100 % is
+// an artefact of the t interval, not a possible value).
+func barSpec(s *Summary, file string, bounds [2]float64, title string, metric func(ArmSummary) Estimate) plotSpec {
 	return plotSpec{file, title, func() (*plot.Plot, error) {
 		var names []string
 		var es []Estimate
@@ -66,7 +73,7 @@ func barSpec(s *Summary, file, title string, metric func(ArmSummary) Estimate) p
 				names, es = append(names, a.Name), append(es, e)
 			}
 		}
-		return bars(title+", 95 % CI", names, es)
+		return bars(title+", 95 % CI", names, es, bounds)
 	}}
 }
 
@@ -79,6 +86,14 @@ func scaled(e Estimate, k float64) Estimate {
 	return Estimate{Mean: e.Mean * k, HalfWidth: e.HalfWidth * k, N: e.N}
 }
 
+// newPlot is an empty plot with title, set apart from what is below it.
+func newPlot(title string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.Padding = 2 * vg.Millimeter
+	return p
+}
+
 // errBars are bar tops with their CIs; NaN half-widths draw no bar.
 type errBars struct {
 	plotter.XYs
@@ -86,20 +101,25 @@ type errBars struct {
 }
 
 // bars draws one bar per name with its CI as an error bar.
-func bars(title string, names []string, es []Estimate) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = title
+func bars(title string, names []string, es []Estimate, bounds [2]float64) (*plot.Plot, error) {
+	p := newPlot(title)
 	p.Y.Label.Text = "%"
+	p.Y.Tick.Marker = linearTicks
 	if len(es) == 0 {
 		return p, nil
 	}
+	// Half a slot of room on each side: the first and last names are
+	// centred on their bars, which NominalX puts at the edges otherwise.
+	p.X.Min, p.X.Max = -0.5, float64(len(es))-0.5
 	vals := make(plotter.Values, len(es))
 	var eb errBars
 	for i, e := range es {
 		vals[i] = e.Mean
 		if !math.IsNaN(e.HalfWidth) {
 			eb.XYs = append(eb.XYs, plotter.XY{X: float64(i), Y: e.Mean})
-			eb.YErrors = append(eb.YErrors, struct{ Low, High float64 }{e.HalfWidth, e.HalfWidth})
+			low := min(e.HalfWidth, max(e.Mean-bounds[0], 0))
+			high := min(e.HalfWidth, max(bounds[1]-e.Mean, 0))
+			eb.YErrors = append(eb.YErrors, struct{ Low, High float64 }{low, high})
 		}
 	}
 	b, err := plotter.NewBarChart(vals, vg.Points(20))
@@ -108,7 +128,14 @@ func bars(title string, names []string, es []Estimate) (*plot.Plot, error) {
 	}
 	b.Color = plotutil.Color(0)
 	b.LineStyle.Width = 0
-	p.Add(b, plotter.NewGrid())
+	// The base of the bars, darker than the grid.
+	base, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: 0}, {X: p.X.Max, Y: 0}})
+	if err != nil {
+		return nil, fmt.Errorf("bar base: %w", err)
+	}
+	base.Color = color.Gray{Y: 96}
+	base.Width = vg.Points(0.5)
+	p.Add(plotter.NewGrid(), b, base)
 	if len(eb.XYs) > 0 {
 		e, err := plotter.NewYErrorBars(eb)
 		if err != nil {
@@ -128,7 +155,7 @@ func overheadBars(o Overhead) (*plot.Plot, error) {
 			names, es = append(names, d.Metric), append(es, d.Pct)
 		}
 	}
-	p, err := bars(o.Name+" against none, difference in % (95 % CI)", names, es)
+	p, err := bars(o.Name+" against none, difference in % (95 % CI)", names, es, unbounded)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +167,11 @@ func overheadBars(o Overhead) (*plot.Plot, error) {
 // latencyCDF draws the cumulative distribution of class's grow latencies,
 // one line per arm, on a log axis.
 func latencyCDF(s *Summary, class string) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = class + " allocation latency (grow events)"
-	p.X.Label.Text = "latency (µs)"
+	p := newPlot(strings.ToUpper(class) + " allocation latency (grow events)")
+	p.X.Label.Text = "latency (log scale)"
 	p.Y.Label.Text = "fraction of grow events"
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Tick.Marker = linearTicks
 	var args []any
 	for _, a := range s.Arms {
 		if l := a.Latency[class]; l.N > 0 {
@@ -154,7 +181,7 @@ func latencyCDF(s *Summary, class string) (*plot.Plot, error) {
 	if len(args) == 0 { // a log axis without values panics
 		return p, nil
 	}
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, latencyTicks
 	p.Add(plotter.NewGrid())
 	if err := plotutil.AddLines(p, args...); err != nil {
 		return nil, fmt.Errorf("latency lines: %w", err)
@@ -196,10 +223,11 @@ func timelineSpecs(r *bench.Results, s *Summary) []plotSpec {
 // timeline draws each member's memory.current over the arm, in MB.
 func timeline(a *bench.LoadedArm) (*plot.Plot, error) {
 	tl := a.Timeline
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("memory.current, run %d, %s", a.Run, a.Name)
+	p := newPlot(fmt.Sprintf("memory.current, run %d, %s", a.Run, a.Name))
 	p.X.Label.Text = "time (s)"
 	p.Y.Label.Text = "MB"
+	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks, linearTicks
+	p.Y.Min = 0
 	var args []any
 	for j, name := range tl.Members {
 		xys := make(plotter.XYs, 0, len(tl.Samples))
@@ -217,15 +245,48 @@ func timeline(a *bench.LoadedArm) (*plot.Plot, error) {
 	return p, nil
 }
 
-// svg renders p as SVG. Fonts are referenced by name, not embedded, and
-// the output has no ids or times: equal plots give equal bytes.
+// Space around a plot, and between the plot and its legend.
+const (
+	plotMargin = 4 * vg.Millimeter
+	legendGap  = 3 * vg.Millimeter
+)
+
+// svg renders p as SVG on a white background, its legend (if any) to the
+// right of the plot area, where it hides no line. Fonts are referenced by
+// name, not embedded, and the output has no ids or times: equal plots
+// give equal bytes.
 func svg(p *plot.Plot) ([]byte, error) {
 	c := vgsvg.NewWith(vgsvg.UseWH(plotWidth, plotHeight))
-	p.BackgroundColor = color.White
-	p.Draw(draw.New(c))
+	dc := draw.New(c)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	dc = draw.Crop(dc, plotMargin/2, -plotMargin, plotMargin/2, -plotMargin/2)
+	legend := p.Legend
+	p.Legend = plot.NewLegend()
+	// The legend's width by gonum's metrics of Liberation Serif, with room
+	// for a wider serif font where that is missing (DejaVu Serif is about
+	// a fifth wider).
+	if w := legend.Rectangle(dc).Size().X * 1.25; w > 0 {
+		p.Draw(draw.Crop(dc, 0, -(w + legendGap), 0, 0))
+		legend.Top, legend.Left = true, true
+		legend.Draw(draw.Crop(dc, dc.Size().X-w, 0, 0, -titleHeight(p)))
+	} else {
+		p.Draw(dc)
+	}
+	p.Legend = legend
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	// gonum names the font alone; a viewer without it picks its default
+	// font, maybe a sans one. Times has the same metrics.
+	return bytes.ReplaceAll(buf.Bytes(), []byte("font-family:Liberation Serif;"), []byte("font-family:Liberation Serif,Times New Roman,Times,serif;")), nil
+}
+
+// titleHeight is the height p's title takes above the plot area.
+func titleHeight(p *plot.Plot) vg.Length {
+	if p.Title.Text == "" {
+		return 0
+	}
+	return p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
 }

@@ -42,7 +42,7 @@ func TestBootReturnsStatusAndOut(t *testing.T) {
 	var stdout bytes.Buffer
 	cfg.Stdout = &stdout
 	res, err := Run(context.Background(), cfg, []string{"sh", "-c",
-		`cat /sys/fs/cgroup/cgroup.subtree_control > /out/ctl; mkdir /out/sub; cat in.txt > /out/sub/copy; echo "$GREETING" > /out/env; printf 'to stdout\n\0\r\n'; echo to stderr >&2; exit 3`})
+		`cat /sys/fs/cgroup/cgroup.subtree_control > /out/ctl; mkdir /out/sub; cat in.txt > /out/sub/copy; echo "$GREETING" > /out/env; printf 'to stdout\n\0\r\n'; echo through /dev/stdout > /dev/stdout; echo to stderr >&2; exit 3`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestBootReturnsStatusAndOut(t *testing.T) {
 			t.Errorf("out/%s = %q, %v; want it to contain %q", name, b, err, want)
 		}
 	}
-	if got := stdout.String(); got != "to stdout\n\x00\r\n" {
+	if got := stdout.String(); got != "to stdout\n\x00\r\nthrough /dev/stdout\n" {
 		t.Errorf("stdout %q; want exactly the command's stdout, bytes unchanged", got)
 	}
 	testutil.AssertNoProcess(t, tag)
@@ -183,7 +183,7 @@ cat /etc/debian_version > /out/debian
 cat in.txt /usr/local/share/in.txt > /out/puts
 echo "$GREETING" > /out/env
 grep -q memory /sys/fs/cgroup/cgroup.subtree_control && echo yes > /out/memory
-printf 'to stdout\n'
+printf 'to stdout\n' > /dev/stdout
 exit 3`
 	for run := range 2 {
 		stdout.Reset()

@@ -41,6 +41,11 @@ export PATH=%[4]s HOME=/root TMPDIR=/tmp
 fail() { echo "%[1]s $*"; sync; sleep 0.2; poweroff -f; }
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# What udev or systemd adds to a devtmpfs, and scripts expect.
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm && mount -t tmpfs tmpfs /dev/shm
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2 failed"
 for c in memory cpu io pids; do
