@@ -142,7 +142,7 @@ func (s *scenario) start(t *testing.T, rel, helper string, mib int, setup func(*
 // load starts the LOW and HIGH workloads.
 func (s *scenario) load(t *testing.T) (high, low *cgroup.Group) {
 	low = s.start(t, "low/b", "hold", 150, nil)
-	waitFor(t, "LOW to hold 150 MiB", func() bool { u, _ := low.MemoryCurrent(); return u >= 150<<20 })
+	waitWithin(t, time.Minute, "LOW to hold 150 MiB", func() bool { u, _ := low.MemoryCurrent(); return u >= 150<<20 })
 	high = s.start(t, "high/a", "churn", 40, func(g *cgroup.Group) {
 		if err := g.SetLimit(cgroup.MemoryHigh, 32<<20); err != nil {
 			t.Fatal(err)
