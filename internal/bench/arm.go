@@ -109,7 +109,7 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 		a.Members[i].Cgroup, a.Members[i].Container = groups[i].Name(), ps.container()
 	}
 	if p.strategy.RunsDaemon() {
-		rd, err := startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions))
+		rd, err := startDaemon(ctx, ar.fsys, p.strategy, root.Path(), dir, len(p.sessions))
 		if err != nil {
 			return err
 		}

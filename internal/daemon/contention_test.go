@@ -93,7 +93,7 @@ func runArm(t *testing.T, bin, name, headroom string) arm {
 	stop := func() {}
 	if withDaemon {
 		state := filepath.Join(t.TempDir(), "state.json")
-		s := &scenario{config: fmt.Sprintf(contentionConfig, parent.Name(), state, headroom)}
+		s := &scenario{config: fmt.Sprintf(contentionConfig, parent.Path(), state, headroom)}
 		d, stop = runDaemon(t, s.parse(t), fsys)
 	}
 	members := map[string]string{"high/h": highTrace, "low/l1": lowTrace, "low/l2": lowTrace}

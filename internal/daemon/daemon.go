@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,15 +103,14 @@ func New(opts Options) (*Daemon, error) {
 	return d, nil
 }
 
-// rootPath returns the configured root relative to the cgroup mount.
-func rootPath(cfg *config.Config) string {
-	return strings.Trim(strings.TrimPrefix(cfg.Root, cgroup.DefaultRoot), "/")
-}
-
 // setup creates the root and class groups, enables controllers down to
 // the classes, and chooses the backend.
 func (d *Daemon) setup() error {
-	d.root = d.opts.FS.Group(rootPath(d.cfg))
+	rel, err := d.opts.FS.Subtree(d.cfg.Root)
+	if err != nil {
+		return fmt.Errorf("root: %w", err)
+	}
+	d.root = d.opts.FS.Group(rel)
 	if d.opts.DryRun && !d.root.Exists() {
 		return fmt.Errorf("dry run: the root %s does not exist, so there is nothing to govern (create it, or run once without --dry-run)", d.root.Path())
 	}

@@ -74,7 +74,7 @@ func newPodmanScenario(t *testing.T, listen, lowExtra string) *podmanScenario {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "memqos.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Name(), s.state, lowExtra, listen)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Path(), s.state, lowExtra, listen)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.daemon = exec.Command(testutil.Memqos(t), "daemon", "--config", cfg)

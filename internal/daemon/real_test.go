@@ -104,7 +104,7 @@ func newScenario(t *testing.T, backend, source string) *scenario {
 		t.Fatal(err)
 	}
 	s := &scenario{fsys: fsys, parent: parent, state: filepath.Join(t.TempDir(), "state.json")}
-	s.config = fmt.Sprintf(scenarioConfig, parent.Name(), backend, s.state, source)
+	s.config = fmt.Sprintf(scenarioConfig, parent.Path(), backend, s.state, source)
 	return s
 }
 
