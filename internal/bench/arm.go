@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
-	"github.com/memqos/memqos/internal/daemon"
+	"github.com/memqos/memqos/internal/journal"
 	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/trace/replay"
@@ -305,7 +305,7 @@ func restored(groups []*cgroup.Group, p armPlan, state string) error {
 			}
 		}
 	}
-	j, err := daemon.OpenJournal(state)
+	j, err := journal.Open(state)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}

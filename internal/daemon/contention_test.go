@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace/replay"
 )
@@ -44,7 +45,7 @@ classes:
 type arm struct {
 	name    string
 	results map[string]*replay.Result // by member
-	status  Status
+	status  status.Status
 	// From the daemon's metrics: pressure triggers reported, and knob
 	// writes by file.
 	triggers  float64

@@ -2,11 +2,13 @@
 // the member cgroups of each priority class as they appear, takes a
 // snapshot of them, lets internal/policy decide, and carries out the plan
 // through a backend (structops or cgroupfs). Every knob it changes is in
-// its journal (the state file) before the change, so that a daemon that
-// starts after a crash, or stops on a signal, restores them all.
+// its journal (internal/journal, the state file) before the change, so
+// that a daemon that starts after a crash, or stops on a signal, restores
+// them all.
 //
 // It logs every decision as a slog event, serves Prometheus metrics,
-// /healthz and /status, and reloads its configuration on request.
+// /healthz and /status (internal/status has its client), and reloads its
+// configuration on request.
 package daemon
 
 import (
@@ -24,7 +26,9 @@ import (
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/journal"
 	"github.com/memqos/memqos/internal/policy"
+	"github.com/memqos/memqos/internal/status"
 )
 
 // Tick intervals: the loop takes a snapshot this often, sooner when a
@@ -66,7 +70,7 @@ type Daemon struct {
 	retry   atomic.Bool          // a member could not be governed: rescan at the next tick
 
 	mu     sync.Mutex
-	status Status
+	status status.Status
 
 	amu      sync.Mutex // guards assigned
 	assigned assigned
@@ -86,7 +90,7 @@ func New(opts Options) (*Daemon, error) {
 		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{},
 		assigned: assigned{byPath: map[string]Assignment{}, outside: map[string]bool{}}}
 	d.metrics = newMetrics()
-	j, err := OpenJournal(d.cfg.State)
+	j, err := journal.Open(d.cfg.State)
 	if err != nil {
 		return nil, err
 	}

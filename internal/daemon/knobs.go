@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/journal"
 )
 
 // knobs changes cgroup files through the journal: before memqos first
@@ -15,7 +16,7 @@ import (
 // run, knobs only logs.
 type knobs struct {
 	fs      *cgroup.FS
-	journal *Journal
+	journal *journal.Journal
 	dry     bool
 	log     *slog.Logger
 	writes  func(cg, file string) // counts a write, for metrics
@@ -38,7 +39,7 @@ func (k *knobs) set(cg, file, value, reason string) error {
 			// nothing changes, so nothing is to be restored.
 			return nil
 		}
-		if err := k.journal.Record(Entry{Cgroup: cg, File: file, Original: orig}); err != nil {
+		if err := k.journal.Record(journal.Entry{Cgroup: cg, File: file, Original: orig}); err != nil {
 			return err
 		}
 		// Recording syncs the state file, which takes long enough for
@@ -47,7 +48,7 @@ func (k *knobs) set(cg, file, value, reason string) error {
 		// the one before it, is the original. Only the microseconds
 		// between this read and the write below are left open.
 		if now, err := readOriginal(g, file); err == nil && now != orig {
-			if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: now}); err != nil {
+			if err := k.journal.Update(journal.Entry{Cgroup: cg, File: file, Original: now}); err != nil {
 				return err
 			}
 		}
@@ -98,7 +99,7 @@ func (k *knobs) reassert(cg, file, value, outside, reason string) error {
 	if k.dry {
 		return nil
 	}
-	if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: outside}); err != nil {
+	if err := k.journal.Update(journal.Entry{Cgroup: cg, File: file, Original: outside}); err != nil {
 		return err
 	}
 	if err := k.fs.Group(cg).Set(file, value); err != nil {
