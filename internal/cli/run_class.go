@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -98,8 +99,7 @@ func classChild(fsys *cgroup.FS, cfg *config.Config, class *config.Class, g *glo
 	grp := classGroup.Child(proc.GroupName("run"))
 	if class.MemoryMax.Bytes > 0 {
 		if err := grp.SetLimit(cgroup.MemoryMax, cgroup.Limit(class.MemoryMax.Bytes)); err != nil {
-			proc.RemoveGroup(grp)
-			return nil, err
+			return nil, errors.Join(err, proc.RemoveGroup(grp))
 		}
 	}
 	rel := path.Join(class.Name, path.Base(grp.Name()))

@@ -139,8 +139,7 @@ func (d *Daemon) setup() error {
 	}
 	eng, err := policy.New(d.cfg, be.mode())
 	if err != nil {
-		be.close()
-		return err
+		return errors.Join(err, be.close())
 	}
 	d.be = be
 	d.engine = eng
@@ -258,9 +257,9 @@ func (d *Daemon) Reload(cfg *config.Config) {
 
 // Run governs the members until ctx is done, then restores every knob it
 // changed and detaches everything.
-func (d *Daemon) Run(ctx context.Context) error {
-	defer d.be.close()
-	err := d.loop(ctx)
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	defer func() { err = errors.Join(err, d.be.close()) }()
+	err = d.loop(ctx)
 	return errors.Join(err, d.shutdown("daemon stopping"))
 }
 
@@ -330,7 +329,7 @@ func (d *Daemon) applyReload(cfg *config.Config) error {
 	if err := d.shutdown("configuration reloaded"); err != nil {
 		d.log.Error("restore before reload", "err", err)
 	}
-	d.be.close()
+	d.logErr("close the backend before reload", d.be.close())
 	old := d.cfg
 	d.cfg = cfg
 	if err := d.setup(); err != nil {
@@ -360,3 +359,10 @@ func (d *Daemon) shutdown(reason string) error {
 // memberPath returns the path of a cgroup below the root, relative to the
 // mount.
 func (d *Daemon) memberPath(rel string) string { return filepath.Join(d.root.Name(), rel) }
+
+// logErr logs err, if not nil, as an error with msg and args.
+func (d *Daemon) logErr(msg string, err error, args ...any) {
+	if err != nil {
+		d.log.Error(msg, append(args, "err", err)...)
+	}
+}

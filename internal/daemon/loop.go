@@ -78,7 +78,7 @@ func (d *Daemon) addMember(p string, c *config.Class, owner string) error {
 	}
 	m := &member{path: p, class: c, group: g, id: id, added: time.Now(), owner: owner}
 	if err := d.setStatic(m); err != nil {
-		d.knobs.forgetCgroup(p)
+		d.logErr("forget the knobs of a member not governed", d.knobs.forgetCgroup(p), "cgroup", p)
 		return err
 	}
 	if err := d.be.add(m); err != nil {
@@ -181,7 +181,7 @@ func (d *Daemon) dropMember(m *member, why string) {
 		if e.Cgroup == m.path {
 			if err := d.knobs.restore(e.Cgroup, e.File, "member "+why); err != nil {
 				d.log.Warn("restore member knob", "cgroup", e.Cgroup, "file", e.File, "err", err)
-				d.knobs.journal.Forget(e.Cgroup, e.File)
+				d.logErr("forget member knob", d.knobs.journal.Forget(e.Cgroup, e.File), "cgroup", e.Cgroup, "file", e.File)
 			}
 		}
 	}
