@@ -94,7 +94,7 @@ func (cl *Class) validate(p string, c *Config) error {
 		return &FieldError{Path: p + ".name", Msg: fmt.Sprintf("%q is not a class name (lower-case letters, digits, '_', '.', '-'; at most 63)", cl.Name)}
 	}
 	if cl.Priority == "" {
-		return &FieldError{Path: p + ".priority", Msg: "missing: high or low"}
+		return &FieldError{Path: p + ".priority", Msg: "missing: " + priorities.String()}
 	}
 	for j, m := range cl.Members {
 		if err := checkMember(fmt.Sprintf("%s.members[%d]", p, j), m); err != nil {
