@@ -180,7 +180,9 @@ func (d *Daemon) ensureGroup(g *cgroup.Group) error {
 			d.log.Info("decision", "action", "mkdir", "cgroup", g.Name(), "dry_run", true)
 			return nil
 		}
-		if _, err := d.opts.FS.Create(g.Name()); err != nil {
+		// Another process, such as memqos run --class, may create it
+		// between the check and the mkdir.
+		if _, err := d.opts.FS.Create(g.Name()); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
