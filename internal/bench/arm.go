@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
-	"github.com/memqos/memqos/internal/daemon"
+	"github.com/memqos/memqos/internal/journal"
 	"github.com/memqos/memqos/internal/proc"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/trace/replay"
@@ -109,7 +109,7 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 		a.Members[i].Cgroup, a.Members[i].Container = groups[i].Name(), ps.container()
 	}
 	if p.strategy.RunsDaemon() {
-		rd, err := startDaemon(ctx, ar.fsys, p.strategy, rel, dir, len(p.sessions))
+		rd, err := startDaemon(ctx, ar.fsys, p.strategy, root.Path(), dir, len(p.sessions))
 		if err != nil {
 			return err
 		}
@@ -305,7 +305,7 @@ func restored(groups []*cgroup.Group, p armPlan, state string) error {
 			}
 		}
 	}
-	j, err := daemon.OpenJournal(state)
+	j, err := journal.Open(state)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/daemon"
+	"github.com/memqos/memqos/internal/status"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
@@ -75,7 +76,7 @@ func startDaemon(ctx context.Context, fsys *cgroup.FS, s Strategy, root, dir str
 	return rd, nil
 }
 
-func governed(st daemon.Status) int {
+func governed(st status.Status) int {
 	n := 0
 	for _, c := range st.Classes {
 		n += len(c.Members)

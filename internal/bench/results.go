@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/google/renameio/v2"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/trace/replay"
 )
@@ -260,16 +261,12 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// writeJSON writes v indented, through a temporary file, so that a reader
-// never sees half a file.
+// writeJSON writes v indented, through a temporary file beside path
+// (renameio), so that a reader never sees half a file.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return renameio.WriteFile(path, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(path)))
 }

@@ -8,22 +8,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/google/renameio/v2"
 )
 
 // output is where a command writes its result file, -o FILE. "-" is
 // stdout. A regular FILE, or one that does not exist yet, is written to a
-// temporary file beside it and renamed into place, keeping the mode of
-// the file it replaces (0644 for a new one). Anything else, a symlink or
-// a special file such as /dev/stdout or a FIFO, is opened as it is and
-// written through. createOutput proves that FILE can be written before
+// temporary file beside it and renamed into place (renameio), keeping
+// the mode of the file it replaces (0644 for a new one). Anything else, a
+// symlink or a special file such as /dev/stdout or a FIFO, is opened as it
+// is and written through. createOutput proves that FILE can be written before
 // any work starts; commit writes the result; close releases what commit
 // did not use.
 type output struct {
 	path   string
-	stdout io.Writer   // for "-"
-	tmp    *os.File    // for a regular file
-	mode   fs.FileMode // of the regular file tmp replaces
-	file   *os.File    // for a symlink or special file
+	stdout io.Writer             // for "-"
+	tmp    *renameio.PendingFile // for a regular file
+	file   *os.File              // for a symlink or special file
 }
 
 // createOutput prepares to write path; stdout is where "-" goes.
@@ -49,14 +50,15 @@ func createOutput(path string, stdout io.Writer) (*output, error) {
 	return &output{path: path, file: f}, nil
 }
 
-// createTemp makes the temporary file that will replace path with mode.
+// createTemp makes the temporary file, beside path, that will replace
+// path with mode.
 func createTemp(path string, mode fs.FileMode) (*output, error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(mode))
 	if err != nil {
 		return nil, fmt.Errorf("output %s: cannot create a file in %s: %w", path, dir, unwrapPath(err))
 	}
-	return &output{path: path, tmp: tmp, mode: mode}, nil
+	return &output{path: path, tmp: tmp}, nil
 }
 
 // unwrapPath drops the path from err, which the caller names already.
@@ -110,21 +112,13 @@ func truncateRegular(f *os.File) error {
 
 // replace writes the temporary file and renames it over the path.
 func (o *output) replace(write func(io.Writer) error) error {
-	err := write(o.tmp)
-	if err == nil {
-		err = o.tmp.Chmod(o.mode)
-	}
-	if cerr := o.tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(o.tmp.Name(), o.path)
-	}
-	if err != nil {
-		os.Remove(o.tmp.Name())
-	}
+	tmp := o.tmp
 	o.tmp = nil
-	return err
+	defer tmp.Cleanup()
+	if err := write(tmp); err != nil {
+		return err
+	}
+	return tmp.CloseAtomicallyReplace()
 }
 
 // close removes the temporary file, or closes the file written through,
@@ -136,7 +130,7 @@ func (o *output) close() error {
 		o.file = nil
 		return err
 	case o.tmp != nil:
-		err := errors.Join(o.tmp.Close(), os.Remove(o.tmp.Name()))
+		err := o.tmp.Cleanup()
 		o.tmp = nil
 		return err
 	}

@@ -62,7 +62,7 @@ func TestOutputRegularFile(t *testing.T) {
 	if st, err := os.Stat(fresh); err != nil || st.Mode() != 0o644 {
 		t.Errorf("new file: %v, %v; want mode 0644", st.Mode(), err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
@@ -105,5 +105,31 @@ func TestOutputFIFO(t *testing.T) {
 	}
 	if st, err := os.Lstat(fifo); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
 		t.Errorf("the FIFO was replaced: %v, %v", st.Mode(), err)
+	}
+}
+
+// TestOutputAbandoned checks that an output closed without a commit, as
+// when the command fails, leaves the file as it was and no temporary
+// file beside it.
+func TestOutputAbandoned(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(old, []byte("before\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{old, filepath.Join(dir, "new.json")} {
+		out, err := createOutput(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := out.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readString(t, old); got != "before\n" {
+		t.Errorf("old file holds %q", got)
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 1 {
+		t.Errorf("directory holds %v; want only old.json", names)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -72,19 +73,17 @@ func classNames(cfg *config.Config) string {
 	return strings.Join(names, ", ")
 }
 
-// classRoot returns the path of cfg's root relative to the cgroup mount,
-// as the daemon reads it.
-func classRoot(cfg *config.Config) string {
-	return strings.Trim(strings.TrimPrefix(cfg.Root, cgroup.DefaultRoot), "/")
-}
-
 // classChild creates ROOT/CLASS/memqos-run-PID, with controllers enabled
 // down to it and the class's memory_max, after removing the groups that
 // dead memqos run processes left in the class. It warns when the class's
 // members patterns do not take the new group in, since a running daemon
 // would then not govern it.
 func classChild(fsys *cgroup.FS, cfg *config.Config, class *config.Class, g *globals) (*cgroup.Group, error) {
-	classGroup, err := fsys.CreateEnabled(path.Join(classRoot(cfg), class.Name))
+	root, err := fsys.Subtree(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	classGroup, err := fsys.CreateEnabled(path.Join(root, class.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +99,7 @@ func classChild(fsys *cgroup.FS, cfg *config.Config, class *config.Class, g *glo
 	grp := classGroup.Child(proc.GroupName("run"))
 	if class.MemoryMax.Bytes > 0 {
 		if err := grp.SetLimit(cgroup.MemoryMax, cgroup.Limit(class.MemoryMax.Bytes)); err != nil {
-			proc.RemoveGroup(grp)
-			return nil, err
+			return nil, errors.Join(err, proc.RemoveGroup(grp))
 		}
 	}
 	rel := path.Join(class.Name, path.Base(grp.Name()))

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
-	"github.com/memqos/memqos/internal/daemon"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/memqos/memqos/internal/testutil"
 )
 
@@ -244,7 +244,7 @@ func waitMember(t *testing.T, cfg, cg string, want bool) {
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		r := testutil.RunMemqos(t, "status", "--json", "--config", cfg)
 		last = r.Stdout + r.Stderr
-		var st daemon.Status
+		var st status.Status
 		if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &st) != nil {
 			continue
 		}
@@ -255,7 +255,7 @@ func waitMember(t *testing.T, cfg, cg string, want bool) {
 	t.Fatalf("memqos status never showed %s as a member of class low = %v; last:\n%s", cg, want, last)
 }
 
-func hasMember(st daemon.Status, class, cg string) bool {
+func hasMember(st status.Status, class, cg string) bool {
 	for _, c := range st.Classes {
 		for _, m := range c.Members {
 			if c.Name == class && m.Cgroup == cg {

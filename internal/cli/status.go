@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/config"
-	"github.com/memqos/memqos/internal/daemon"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +31,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				state = cfg.State
 			}
-			st, raw, err := daemon.FetchStatus(cmd.Context(), daemon.SocketPath(state))
+			st, raw, err := status.Fetch(cmd.Context(), status.SocketPath(state))
 			if err != nil {
 				return err
 			}
@@ -49,7 +49,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func writeStatus(w io.Writer, st daemon.Status) error {
+func writeStatus(w io.Writer, st status.Status) error {
 	fmt.Fprintf(w, "backend %s, root %s, updated %s\n", st.Backend, st.Root, st.Updated.Format(time.RFC3339))
 	fmt.Fprintf(w, "memory %s of %s, contended: %v\n", mib(st.RootUsage), mib(st.RootLimit), st.Contended)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -108,7 +108,7 @@ func writeStatus(w io.Writer, st daemon.Status) error {
 
 // hasOwners reports whether some member has an owner (the NRI mode's pod
 // and container), which then gets a column.
-func hasOwners(st daemon.Status) bool {
+func hasOwners(st status.Status) bool {
 	for _, c := range st.Classes {
 		for _, m := range c.Members {
 			if m.Owner != "" {

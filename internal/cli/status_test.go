@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memqos/memqos/internal/daemon"
+	"github.com/memqos/memqos/internal/status"
 )
 
 // TestWriteStatusOwners checks that members' owners (pods, in the NRI
 // mode) get a column, and that there is none without owners.
 func TestWriteStatusOwners(t *testing.T) {
-	st := daemon.Status{Backend: "cgroupfs (psi)", Root: "/sys/fs/cgroup/kubepods", Classes: []daemon.ClassStatus{
-		{Name: "high", Priority: "high", Members: []daemon.MemberStatus{{Cgroup: "/kubepods/burstable/poda/c1", Owner: "pod agents/a container main", Usage: 1 << 20}}},
+	st := status.Status{Backend: "cgroupfs (psi)", Root: "/sys/fs/cgroup/kubepods", Classes: []status.ClassStatus{
+		{Name: "high", Priority: "high", Members: []status.MemberStatus{{Cgroup: "/kubepods/burstable/poda/c1", Owner: "pod agents/a container main", Usage: 1 << 20}}},
 		{Name: "low", Priority: "low"},
 	}}
 	var b bytes.Buffer

@@ -20,6 +20,15 @@ classes:
     priority: low
 `
 
+// TestRootOnOtherMount checks that a full path outside /sys/fs/cgroup is
+// accepted: the daemon resolves it against its --cgroup-root.
+func TestRootOnOtherMount(t *testing.T) {
+	c, err := Parse([]byte("root: /mnt/cg/memqos\n" + minimal))
+	if err != nil || c.Root != "/mnt/cg/memqos" {
+		t.Fatalf("Parse = %v, %v", c, err)
+	}
+}
+
 func TestParseDefaults(t *testing.T) {
 	c, err := Parse([]byte(minimal))
 	if err != nil {
@@ -111,6 +120,7 @@ func TestParseErrors(t *testing.T) {
 		{"member bad glob", "classes:\n  - {name: h, priority: high, members: [\"a/[\"]}\n", `classes[0].members[0]: "a/[": bad glob "["`},
 		{"root is mount", "root: /sys/fs/cgroup\n" + minimal, "root: memqos cannot own the whole cgroup hierarchy"},
 		{"root dotdot", "root: a/../b\n" + minimal, `root: "a/../b": ".." is not allowed`},
+		{"root full dotdot", "root: /mnt/cg/../b\n" + minimal, `root: "/mnt/cg/../b": ".." is not allowed`},
 		{"state relative", "state: state.json\n" + minimal, `state: "state.json" is not an absolute path`},
 		{"listen", "metrics:\n  listen: 9464\n" + minimal, `metrics.listen: "9464" is not a host:port`},
 		{"classes not a list", "classes: high\n", "classes: want a list, got a value"},

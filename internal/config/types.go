@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,24 +105,28 @@ func (s Size) String() string {
 // MarshalYAML writes s as it is read.
 func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
 
-// enum is a string that must be one of a fixed set of words.
-type enum struct {
-	what  string   // "high or low"
-	words []string // allowed values
-}
+// words is the table of a string enum: every value it may take, in the
+// order its error messages and docs/config.md list them. Parsing,
+// validation and error messages all read the table, so a value is added
+// or removed in one place (and in the docs, which a test checks).
+type words[T ~string] []T
 
-func (e enum) check(s string) error {
-	for _, w := range e.words {
-		if s == w {
-			return nil
-		}
+// parse sets dst to s if s is one of w.
+func (w words[T]) parse(dst *T, s string) error {
+	if !slices.Contains(w, T(s)) {
+		return fmt.Errorf("%q is not %s", s, w)
 	}
-	return fmt.Errorf("%q is not %s", s, e.what)
+	*dst = T(s)
+	return nil
 }
 
-func oneOf(words ...string) enum {
-	what := strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
-	return enum{what: what, words: words}
+// String lists w as errors name it: "a, b or c".
+func (w words[T]) String() string {
+	s := make([]string, len(w))
+	for i, v := range w {
+		s[i] = string(v)
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // Priority is a class's priority: high or low.
@@ -133,7 +138,9 @@ const (
 	Low  Priority = "low"
 )
 
-func (p *Priority) parse(s string) error { return setEnum(p, s, oneOf("high", "low")) }
+var priorities = words[Priority]{High, Low}
+
+func (p *Priority) parse(s string) error { return priorities.parse(p, s) }
 
 // Backend selects how memqos acts: auto, structops or cgroupfs.
 type Backend string
@@ -145,9 +152,9 @@ const (
 	BackendCgroupFS  Backend = "cgroupfs"
 )
 
-func (b *Backend) parse(s string) error {
-	return setEnum(b, s, oneOf("auto", "structops", "cgroupfs"))
-}
+var backends = words[Backend]{BackendAuto, BackendStructOps, BackendCgroupFS}
+
+func (b *Backend) parse(s string) error { return backends.parse(b, s) }
 
 // Source is where pressure is detected: auto, pgfault, psi or events.
 type Source string
@@ -160,9 +167,9 @@ const (
 	SourceEvents  Source = "events"
 )
 
-func (s *Source) parse(v string) error {
-	return setEnum(s, v, oneOf("auto", "pgfault", "psi", "events"))
-}
+var sources = words[Source]{SourceAuto, SourcePgfault, SourcePSI, SourceEvents}
+
+func (s *Source) parse(v string) error { return sources.parse(s, v) }
 
 // Protect is how a HIGH class is protected from reclaim: low (below_low
 // or memory.low) or min (below_min or memory.min), or none.
@@ -175,7 +182,9 @@ const (
 	ProtectMin  Protect = "min"
 )
 
-func (p *Protect) parse(s string) error { return setEnum(p, s, oneOf("none", "low", "min")) }
+var protections = words[Protect]{ProtectNone, ProtectLow, ProtectMin}
+
+func (p *Protect) parse(s string) error { return protections.parse(p, s) }
 
 // Slow is how a LOW class is slowed: delay (the charge-time delay hook),
 // high (memory.high), or both.
@@ -188,7 +197,9 @@ const (
 	SlowBoth  Slow = "both"
 )
 
-func (s *Slow) parse(v string) error { return setEnum(s, v, oneOf("delay", "high", "both")) }
+var slows = words[Slow]{SlowDelay, SlowHigh, SlowBoth}
+
+func (s *Slow) parse(v string) error { return slows.parse(s, v) }
 
 // Action is what escalation does to a stalled LOW cgroup.
 type Action string
@@ -200,7 +211,9 @@ const (
 	ActionKill   Action = "kill"
 )
 
-func (a *Action) parse(s string) error { return setEnum(a, s, oneOf("none", "freeze", "kill")) }
+var actions = words[Action]{ActionNone, ActionFreeze, ActionKill}
+
+func (a *Action) parse(s string) error { return actions.parse(a, s) }
 
 // PolicyName names a preset: default or reference.
 type PolicyName string
@@ -211,17 +224,9 @@ const (
 	PolicyReference PolicyName = "reference"
 )
 
-func (p *PolicyName) parse(s string) error {
-	return setEnum(p, s, oneOf("default", "reference"))
-}
+var policyNames = words[PolicyName]{PolicyDefault, PolicyReference}
 
-func setEnum[T ~string](dst *T, s string, e enum) error {
-	if err := e.check(s); err != nil {
-		return err
-	}
-	*dst = T(s)
-	return nil
-}
+func (p *PolicyName) parse(s string) error { return policyNames.parse(p, s) }
 
 // errEmpty is returned for a required value left empty.
 var errEmpty = errors.New("must not be empty")

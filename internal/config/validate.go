@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path"
@@ -8,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/memqos/memqos/internal/cgroup"
 )
 
 // MaxClasses is the most classes a configuration may have (the BPF maps
@@ -20,7 +23,7 @@ const MaxDelay = 2 * time.Second
 var className = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 
 func (c *Config) validate() error {
-	if err := checkCgroupPath("root", c.Root); err != nil {
+	if err := checkRoot(c.Root); err != nil {
 		return err
 	}
 	if !filepath.IsAbs(c.State) {
@@ -91,7 +94,7 @@ func (cl *Class) validate(p string, c *Config) error {
 		return &FieldError{Path: p + ".name", Msg: fmt.Sprintf("%q is not a class name (lower-case letters, digits, '_', '.', '-'; at most 63)", cl.Name)}
 	}
 	if cl.Priority == "" {
-		return &FieldError{Path: p + ".priority", Msg: "missing: high or low"}
+		return &FieldError{Path: p + ".priority", Msg: "missing: " + priorities.String()}
 	}
 	for j, m := range cl.Members {
 		if err := checkMember(fmt.Sprintf("%s.members[%d]", p, j), m); err != nil {
@@ -164,20 +167,16 @@ func (cl *Class) validateLow(p string, c *Config) error {
 	return nil
 }
 
-// checkCgroupPath accepts a path relative to the cgroup mount, or a full
-// path under /sys/fs/cgroup.
-func checkCgroupPath(field, p string) error {
-	if p == "" {
-		return &FieldError{Path: field, Msg: errEmpty.Error()}
+// checkRoot checks root as cgroup.FS.Subtree resolves it against the
+// default mount. A full path outside that mount passes: the daemon may
+// run with another --cgroup-root, and resolves root against that.
+func checkRoot(root string) error {
+	if root == "" {
+		return &FieldError{Path: "root", Msg: errEmpty.Error()}
 	}
-	rel := strings.TrimPrefix(p, "/sys/fs/cgroup")
-	if path.Clean("/"+rel) == "/" {
-		return &FieldError{Path: field, Msg: "memqos cannot own the whole cgroup hierarchy; name a subtree"}
-	}
-	for _, el := range strings.Split(strings.Trim(rel, "/"), "/") {
-		if el == ".." || el == "." {
-			return &FieldError{Path: field, Msg: fmt.Sprintf("%q: %q is not allowed in a cgroup path", p, el)}
-		}
+	fsys := &cgroup.FS{Root: cgroup.DefaultRoot}
+	if _, err := fsys.Subtree(root); err != nil && !errors.Is(err, cgroup.ErrOutsideMount) {
+		return &FieldError{Path: "root", Msg: err.Error()}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace/replay"
 )
@@ -44,7 +45,7 @@ classes:
 type arm struct {
 	name    string
 	results map[string]*replay.Result // by member
-	status  Status
+	status  status.Status
 	// From the daemon's metrics: pressure triggers reported, and knob
 	// writes by file.
 	triggers  float64
@@ -93,7 +94,7 @@ func runArm(t *testing.T, bin, name, headroom string) arm {
 	stop := func() {}
 	if withDaemon {
 		state := filepath.Join(t.TempDir(), "state.json")
-		s := &scenario{config: fmt.Sprintf(contentionConfig, parent.Name(), state, headroom)}
+		s := &scenario{config: fmt.Sprintf(contentionConfig, parent.Path(), state, headroom)}
 		d, stop = runDaemon(t, s.parse(t), fsys)
 	}
 	members := map[string]string{"high/h": highTrace, "low/l1": lowTrace, "low/l2": lowTrace}

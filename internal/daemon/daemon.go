@@ -3,12 +3,14 @@
 // tree below the root, or the NRI plugin's assignments), takes a snapshot
 // of them, lets internal/policy decide, and has the plan's intents carried
 // out by the actuators it chose, with pressure reported by the detector it
-// chose (internal/govern, plugins.go; docs/architecture.md). Every knob it changes is in
-// its journal (the state file) before the change, so that a daemon that
-// starts after a crash, or stops on a signal, restores them all.
+// chose (internal/govern, plugins.go; docs/architecture.md). Every knob
+// it changes is in its journal (internal/journal, the state file) before
+// the change, so that a daemon that starts after a crash, or stops on a
+// signal, restores them all.
 //
 // It logs every decision as a slog event, serves Prometheus metrics,
-// /healthz and /status, and reloads its configuration on request.
+// /healthz and /status (internal/status has its client), and reloads its
+// configuration on request.
 package daemon
 
 import (
@@ -20,7 +22,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +29,10 @@ import (
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/govern"
+	"github.com/memqos/memqos/internal/journal"
 	"github.com/memqos/memqos/internal/kernel"
 	"github.com/memqos/memqos/internal/policy"
+	"github.com/memqos/memqos/internal/status"
 )
 
 // Tick intervals: the loop takes a snapshot this often, sooner when a
@@ -79,7 +82,7 @@ type Daemon struct {
 	retry   atomic.Bool          // a member could not be governed: scan again at the next tick
 
 	mu     sync.Mutex
-	status Status
+	status status.Status
 
 	amu      sync.Mutex // guards assigned
 	assigned assigned
@@ -103,7 +106,7 @@ func New(opts Options) (*Daemon, error) {
 		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{},
 		assigned: assigned{byPath: map[string]Assignment{}, outside: map[string]bool{}}}
 	d.metrics = newMetrics()
-	j, err := OpenJournal(d.cfg.State)
+	j, err := journal.Open(d.cfg.State)
 	if err != nil {
 		return nil, err
 	}
@@ -124,15 +127,14 @@ func New(opts Options) (*Daemon, error) {
 	return d, nil
 }
 
-// rootPath returns the configured root relative to the cgroup mount.
-func rootPath(cfg *config.Config) string {
-	return strings.Trim(strings.TrimPrefix(cfg.Root, cgroup.DefaultRoot), "/")
-}
-
 // setup creates the root and class groups, enables controllers down to
 // the classes, and opens the plugins and the policy.
 func (d *Daemon) setup() error {
-	d.root = d.opts.FS.Group(rootPath(d.cfg))
+	rel, err := d.opts.FS.Subtree(d.cfg.Root)
+	if err != nil {
+		return fmt.Errorf("root: %w", err)
+	}
+	d.root = d.opts.FS.Group(rel)
 	if d.opts.DryRun && !d.root.Exists() {
 		return fmt.Errorf("dry run: the root %s does not exist, so there is nothing to govern (create it, or run once without --dry-run)", d.root.Path())
 	}
@@ -446,3 +448,10 @@ func (d *Daemon) shutdown(reason string) error {
 // memberPath returns the path of a cgroup below the root, relative to the
 // mount.
 func (d *Daemon) memberPath(rel string) string { return filepath.Join(d.root.Name(), rel) }
+
+// logErr logs err, if not nil, as an error with msg and args.
+func (d *Daemon) logErr(msg string, err error, args ...any) {
+	if err != nil {
+		d.log.Error(msg, append(args, "err", err)...)
+	}
+}

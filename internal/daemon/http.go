@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/memqos/memqos/internal/status"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -33,42 +33,10 @@ func (d *Daemon) Handler() http.Handler {
 	return mux
 }
 
-// FetchStatus asks the daemon serving on the unix socket sock for its
-// status; it returns the decoded status and the JSON as served.
-func FetchStatus(ctx context.Context, sock string) (Status, []byte, error) {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-		},
-	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://memqos/status", nil)
-	if err != nil {
-		return Status{}, nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return Status{}, nil, fmt.Errorf("no memqos daemon answers on %s (is it running, with this state file?): %w", sock, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return Status{}, nil, err
-	}
-	var st Status
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return st, nil, fmt.Errorf("status from %s: %w", sock, err)
-	}
-	return st, raw, nil
-}
-
-// SocketPath is the unix socket, beside the state file, on which the
-// daemon always serves its handler (memqos status uses it).
-func SocketPath(state string) string { return state + ".sock" }
-
 // Serve serves the handler on the unix socket beside the state file and,
 // if listen is set, on that TCP address, until ctx is done.
 func (d *Daemon) Serve(ctx context.Context, listen string) error {
-	sock := SocketPath(d.cfg.State)
+	sock := status.SocketPath(d.cfg.State)
 	os.Remove(sock)
 	uln, err := net.Listen("unix", sock)
 	if err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/govern"
+	"github.com/memqos/memqos/internal/journal"
 )
 
 // knobWriter is how the daemon and its actuators change the cgroup tree:
@@ -31,7 +33,7 @@ type knobWriter interface {
 	// drops one entry whatever its state.
 	ForgetGone(cg string) error
 	Forget(cg, file string) error
-	Entries() []Entry
+	Entries() []journal.Entry
 	// Create creates a group; Enable enables a controller for g's
 	// children.
 	Create(fsys *cgroup.FS, g *cgroup.Group) error
@@ -42,7 +44,7 @@ type knobWriter interface {
 // changes a knob, its original value is in the state file, synced.
 type journaled struct {
 	fs      *cgroup.FS
-	journal *Journal
+	journal *journal.Journal
 	log     *slog.Logger
 	writes  func(cg, file string) // counts a write, for metrics
 }
@@ -61,7 +63,7 @@ func (k *journaled) Set(cg, file, value, reason string) error {
 			// nothing changes, so nothing is to be restored.
 			return nil
 		}
-		if err := k.journal.Record(Entry{Cgroup: cg, File: file, Original: orig}); err != nil {
+		if err := k.journal.Record(journal.Entry{Cgroup: cg, File: file, Original: orig}); err != nil {
 			return err
 		}
 		// Recording syncs the state file, which takes long enough for
@@ -70,7 +72,7 @@ func (k *journaled) Set(cg, file, value, reason string) error {
 		// the one before it, is the original. Only the microseconds
 		// between this read and the write below are left open.
 		if now, err := readOriginal(g, file); err == nil && now != orig {
-			if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: now}); err != nil {
+			if err := k.journal.Update(journal.Entry{Cgroup: cg, File: file, Original: now}); err != nil {
 				return err
 			}
 		}
@@ -96,7 +98,7 @@ func (k *journaled) Do(cg, file, value, reason string) error {
 
 func (k *journaled) Reassert(cg, file, value, outside, reason string) error {
 	k.log.Info("decision", "action", "reassert", "cgroup", cg, "file", file, "value", value, "outside_value", outside, "reason", reason, "dry_run", false)
-	if err := k.journal.Update(Entry{Cgroup: cg, File: file, Original: outside}); err != nil {
+	if err := k.journal.Update(journal.Entry{Cgroup: cg, File: file, Original: outside}); err != nil {
 		return err
 	}
 	return k.write(k.fs.Group(cg), file, value)
@@ -147,11 +149,15 @@ func (k *journaled) ForgetGone(cg string) error {
 
 func (k *journaled) Forget(cg, file string) error { return k.journal.Forget(cg, file) }
 
-func (k *journaled) Entries() []Entry { return k.journal.Entries() }
+func (k *journaled) Entries() []journal.Entry { return k.journal.Entries() }
 
 func (k *journaled) Create(fsys *cgroup.FS, g *cgroup.Group) error {
-	_, err := fsys.Create(g.Name())
-	return err
+	// Another process, such as memqos run --class, may create it between
+	// the daemon's check and this mkdir.
+	if _, err := fsys.Create(g.Name()); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
 }
 
 func (k *journaled) Enable(g *cgroup.Group, ctrl string) error { return g.EnableControllers(ctrl) }
@@ -161,13 +167,13 @@ func (k *journaled) Enable(g *cgroup.Group, ctrl string) error { return g.Enable
 // it (a held knob is not "changed from outside" at every tick).
 type dry struct {
 	fs      *cgroup.FS
-	journal *Journal // read only: what a previous daemon left
+	journal *journal.Journal // read only: what a previous daemon left
 	log     *slog.Logger
 	would   map[string]string // cgroup\x00file -> value
 	orig    map[string]string // cgroup\x00file -> original
 }
 
-func newDry(fs *cgroup.FS, j *Journal, log *slog.Logger) *dry {
+func newDry(fs *cgroup.FS, j *journal.Journal, log *slog.Logger) *dry {
 	return &dry{fs: fs, journal: j, log: log, would: map[string]string{}, orig: map[string]string{}}
 }
 
@@ -247,13 +253,15 @@ func (k *dry) Forget(cg, file string) error {
 
 // Entries are what a previous daemon left, and what this one would have
 // changed, with their originals.
-func (k *dry) Entries() []Entry {
+func (k *dry) Entries() []journal.Entry {
 	out := k.journal.Entries()
 	for key, v := range k.orig {
 		cg, file, _ := strings.Cut(key, "\x00")
-		out = append(out, Entry{Cgroup: cg, File: file, Original: v})
+		out = append(out, journal.Entry{Cgroup: cg, File: file, Original: v})
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.key(), b.key()) })
+	slices.SortFunc(out, func(a, b journal.Entry) int {
+		return strings.Compare(a.Cgroup+"\x00"+a.File, b.Cgroup+"\x00"+b.File)
+	})
 	return out
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/journal"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/testutil/kubenode"
 )
@@ -150,8 +152,8 @@ func (s *kubeScenario) metric(t *testing.T, series string) string {
 	return ""
 }
 
-func (s *kubeScenario) status() Status {
-	st, _ := fetchStatus(SocketPath(s.state))
+func (s *kubeScenario) status() status.Status {
+	st, _ := fetchStatus(status.SocketPath(s.state))
 	return st
 }
 
@@ -263,9 +265,9 @@ func (s *kubeScenario) stop(t *testing.T) {
 	stopDaemon(t, s.daemon, s.state)
 }
 
-func (s *kubeScenario) journal(t *testing.T) []Entry {
+func (s *kubeScenario) journal(t *testing.T) []journal.Entry {
 	t.Helper()
-	j, err := OpenJournal(s.state)
+	j, err := journal.Open(s.state)
 	if err != nil {
 		t.Fatal(err)
 	}

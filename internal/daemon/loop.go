@@ -165,9 +165,7 @@ func (d *Daemon) dropMember(m *govern.Member, why string) {
 		if e.Cgroup == m.Path {
 			if err := d.knobs.Restore(e.Cgroup, e.File, "member "+why); err != nil {
 				d.log.Warn("restore member knob", "cgroup", e.Cgroup, "file", e.File, "err", err)
-				if err := d.knobs.Forget(e.Cgroup, e.File); err != nil {
-					d.log.Error("forget member knob", "cgroup", e.Cgroup, "file", e.File, "err", err)
-				}
+				d.logErr("forget member knob", d.knobs.Forget(e.Cgroup, e.File), "cgroup", e.Cgroup, "file", e.File)
 			}
 		}
 	}

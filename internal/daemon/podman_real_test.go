@@ -18,7 +18,9 @@ import (
 
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
+	"github.com/memqos/memqos/internal/journal"
 	"github.com/memqos/memqos/internal/podman"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/memqos/memqos/internal/trace"
 )
@@ -74,7 +76,7 @@ func newPodmanScenario(t *testing.T, listen, lowExtra string) *podmanScenario {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "memqos.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Name(), s.state, lowExtra, listen)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(podmanConfig, parent.Path(), s.state, lowExtra, listen)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.daemon = exec.Command(testutil.Memqos(t), "daemon", "--config", cfg)
@@ -200,10 +202,10 @@ func (s *podmanScenario) removeAll(t *testing.T) {
 	}
 }
 
-func (s *podmanScenario) status(t *testing.T) Status {
-	st, err := fetchStatus(SocketPath(s.state))
+func (s *podmanScenario) status(t *testing.T) status.Status {
+	st, err := fetchStatus(status.SocketPath(s.state))
 	if err != nil {
-		return Status{}
+		return status.Status{}
 	}
 	return st
 }
@@ -253,7 +255,7 @@ func stopDaemon(t *testing.T, cmd *exec.Cmd, state string) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("%s ended with %v; want exit 0", strings.Join(cmd.Args[:2], " "), err)
 	}
-	j, err := OpenJournal(state)
+	j, err := journal.Open(state)
 	if err != nil || len(j.Entries()) != 0 {
 		t.Errorf("state file after stop: %v, entries %+v", err, j.Entries())
 	}
@@ -261,12 +263,12 @@ func stopDaemon(t *testing.T, cmd *exec.Cmd, state string) {
 }
 
 // journalFor returns the journal entries for the cgroup rel.
-func (s *podmanScenario) journalFor(t *testing.T, rel string) []Entry {
-	j, err := OpenJournal(s.state)
+func (s *podmanScenario) journalFor(t *testing.T, rel string) []journal.Entry {
+	j, err := journal.Open(s.state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var es []Entry
+	var es []journal.Entry
 	for _, e := range j.Entries() {
 		if e.Cgroup == rel {
 			es = append(es, e)
@@ -448,7 +450,7 @@ func TestRealPodmanChurn(t *testing.T) {
 	s.removeAll(t)
 	t.Logf("podman rm -f of %d containers took %v", n, time.Since(start).Round(time.Millisecond))
 	waitWithin(t, 5*time.Minute, "every container released", func() bool { return len(s.members(t, "low")) == 0 })
-	j, err := OpenJournal(s.state)
+	j, err := journal.Open(s.state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
+	"github.com/memqos/memqos/internal/journal"
+	"github.com/memqos/memqos/internal/status"
 	"github.com/memqos/memqos/internal/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"golang.org/x/sys/unix"
@@ -105,7 +107,7 @@ func newScenario(t *testing.T, backend, source string) *scenario {
 		t.Fatal(err)
 	}
 	s := &scenario{fsys: fsys, parent: parent, state: filepath.Join(t.TempDir(), "state.json")}
-	s.config = fmt.Sprintf(scenarioConfig, parent.Name(), backend, s.state, source)
+	s.config = fmt.Sprintf(scenarioConfig, parent.Path(), backend, s.state, source)
 	return s
 }
 
@@ -220,13 +222,13 @@ func TestRealDaemonActs(t *testing.T) {
 	}
 }
 
-func classStatus(d *Daemon, name string) ClassStatus {
+func classStatus(d *Daemon, name string) status.ClassStatus {
 	for _, c := range d.Status().Classes {
 		if c.Name == name {
 			return c
 		}
 	}
-	return ClassStatus{}
+	return status.ClassStatus{}
 }
 
 // assertNoLinks fails t if a memqos memcg_bpf_ops link is attached, on
@@ -432,7 +434,7 @@ func TestRealCrashLoop(t *testing.T) {
 			t.Errorf("%s/%s = %s; want %s", c.g.Name(), c.file, got, c.want)
 		}
 	}
-	j, err := OpenJournal(s.state)
+	j, err := journal.Open(s.state)
 	if err != nil || len(j.Entries()) != 0 {
 		t.Errorf("state file: %v, entries %+v", err, j.Entries())
 	}
@@ -443,7 +445,7 @@ func TestRealCrashLoop(t *testing.T) {
 // LOW: its status says so (a delay programmed, or memory.high lowered)
 // and LOW has the class's cpu.weight.
 func throttled(t *testing.T, state string, low *cgroup.Group, since time.Time) bool {
-	st, err := fetchStatus(SocketPath(state))
+	st, err := fetchStatus(status.SocketPath(state))
 	if err != nil || st.Updated.Before(since) || knob(t, low, "cpu.weight") != "50" {
 		return false
 	}
@@ -452,7 +454,7 @@ func throttled(t *testing.T, state string, low *cgroup.Group, since time.Time) b
 
 // lowSlowed reports whether the status shows the LOW class delayed, or a
 // LOW member's memory.high lowered.
-func lowSlowed(st Status) bool {
+func lowSlowed(st status.Status) bool {
 	for _, c := range st.Classes {
 		if c.Name != "low" {
 			continue
@@ -470,8 +472,8 @@ func lowSlowed(st Status) bool {
 }
 
 // fetchStatus asks the daemon on sock for its status.
-func fetchStatus(sock string) (Status, error) {
-	st, _, err := FetchStatus(context.Background(), sock)
+func fetchStatus(sock string) (status.Status, error) {
+	st, _, err := status.Fetch(context.Background(), sock)
 	return st, err
 }
 
@@ -526,7 +528,7 @@ func TestRealServeReloadStatus(t *testing.T) {
 	}()
 	s.load(t)
 	waitWithin(t, time.Minute, "pressure on HIGH", func() bool {
-		st, err := fetchStatus(SocketPath(s.state))
+		st, err := fetchStatus(status.SocketPath(s.state))
 		return err == nil && len(st.Classes) == 2 && st.Classes[0].Pressure
 	})
 
@@ -570,7 +572,7 @@ func TestRealServeReloadStatus(t *testing.T) {
 	waitFor(t, "the reload to be rejected", func() bool {
 		return strings.Contains(stderr.String(), "reload rejected") && strings.Contains(stderr.String(), `classes[1].priority: \"sideways\" is not high or low`)
 	})
-	if _, err := fetchStatus(SocketPath(s.state)); err != nil {
+	if _, err := fetchStatus(status.SocketPath(s.state)); err != nil {
 		t.Fatalf("daemon stopped answering after a rejected reload: %v", err)
 	}
 	write(strings.Replace(s.config, "cpu_weight: 50", "cpu_weight: 70", 1))

@@ -1,11 +1,7 @@
 package daemon
 
 import (
-	"bufio"
-	"fmt"
-	"os"
 	"sort"
-	"strings"
 
 	"github.com/memqos/memqos/internal/actuate"
 	"github.com/memqos/memqos/internal/cgroup"
@@ -116,25 +112,7 @@ func (d *Daemon) rootMemory() policy.Memory {
 
 func (d *Daemon) machineMemory() uint64 {
 	if d.opts.Machine == 0 {
-		d.opts.Machine = memTotal("/proc/meminfo")
+		d.opts.Machine = memTotal("/proc")
 	}
 	return d.opts.Machine
-}
-
-// memTotal reads MemTotal from a meminfo file; 0 if it cannot.
-func memTotal(path string) uint64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "MemTotal:"); ok {
-			var kb uint64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -7,51 +7,12 @@ import (
 
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/policy"
+	"github.com/memqos/memqos/internal/status"
 )
-
-// Status is the daemon's live state, as /status serves it and memqos
-// status shows it.
-type Status struct {
-	Backend string `json:"backend"`
-	// Actuators are the actuators in force, in the order they act.
-	Actuators []string      `json:"actuators,omitempty"`
-	Root      string        `json:"root"`
-	DryRun    bool          `json:"dry_run"`
-	Updated   time.Time     `json:"updated"`
-	Contended bool          `json:"contended"`
-	RootUsage uint64        `json:"root_usage_bytes"`
-	RootLimit uint64        `json:"root_limit_bytes"`
-	Classes   []ClassStatus `json:"classes"`
-	// Knobs are the knobs memqos has changed, with their originals.
-	Knobs []Entry `json:"knobs"`
-}
-
-// ClassStatus is one class in Status.
-type ClassStatus struct {
-	Name     string          `json:"name"`
-	Priority config.Priority `json:"priority"`
-	Pressure bool            `json:"pressure,omitempty"`
-	// Slowed (LOW only): a HIGH class it yields to is under pressure.
-	Slowed   bool              `json:"slowed,omitempty"`
-	Delay    string            `json:"delay,omitempty"`
-	Members  []MemberStatus    `json:"members"`
-	Counters map[string]uint64 `json:"counters,omitempty"`
-}
-
-// MemberStatus is one member in Status.
-type MemberStatus struct {
-	Cgroup string `json:"cgroup"`
-	// Owner is whose cgroup it is (the pod and container, in the NRI
-	// mode).
-	Owner  string  `json:"owner,omitempty"`
-	Usage  uint64  `json:"usage_bytes"`
-	High   *uint64 `json:"memory_high_bytes,omitempty"` // nil for max
-	Frozen bool    `json:"frozen,omitempty"`
-}
 
 // Status returns the state as of the last tick. It is safe for
 // concurrent use.
-func (d *Daemon) Status() Status {
+func (d *Daemon) Status() status.Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.status
@@ -67,11 +28,11 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 	if p.Contended {
 		m.contendedN.Inc()
 	}
-	st := Status{Backend: d.plugins.backend(), Actuators: strings.Split(d.plugins.names(), ","), Root: d.root.Path(), DryRun: d.opts.DryRun,
+	st := status.Status{Backend: d.plugins.backend(), Actuators: strings.Split(d.plugins.names(), ","), Root: d.root.Path(), DryRun: d.opts.DryRun,
 		Updated: s.Now, Contended: p.Contended, RootUsage: s.Root.Usage, RootLimit: s.Root.Limit, Knobs: d.knobs.Entries()}
 	for _, cs := range s.Classes {
 		c := d.cfg.Class(cs.Name)
-		cls := ClassStatus{Name: c.Name, Priority: c.Priority, Members: []MemberStatus{}, Counters: d.plugins.det.Counters(c.Name)}
+		cls := status.ClassStatus{Name: c.Name, Priority: c.Priority, Members: []status.MemberStatus{}, Counters: d.plugins.det.Counters(c.Name)}
 		if c.Priority == config.High {
 			cls.Pressure = p.Pressured[c.Name]
 			m.pressure.WithLabelValues(c.Name).Set(b2f(cls.Pressure))
@@ -89,7 +50,7 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 			m.backendCount.WithLabelValues(c.Name, name).Set(float64(v))
 		}
 		for _, mem := range cs.Members {
-			ms := MemberStatus{Cgroup: mem.Path, Usage: mem.Usage, Frozen: mem.Frozen}
+			ms := status.MemberStatus{Cgroup: mem.Path, Usage: mem.Usage, Frozen: mem.Frozen}
 			if dm := d.members[mem.Path]; dm != nil {
 				ms.Owner = dm.Owner
 			}

@@ -1,4 +1,4 @@
-package daemon
+package journal
 
 import (
 	"encoding/json"
@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+
+	"github.com/google/renameio/v2"
 )
 
-// journalFormat names the state file's format.
-const journalFormat = "memqos-state/1"
+// format names the state file's format.
+const format = "memqos-state/1"
 
 // Entry is one knob memqos changed: the cgroup (relative to the cgroup
 // mount), the file, and the value it had before memqos first changed it.
@@ -36,16 +38,16 @@ type Journal struct {
 	pid     int
 }
 
-type journalFile struct {
+type file struct {
 	Format  string  `json:"format"`
 	PID     int     `json:"pid"`
 	Entries []Entry `json:"entries"`
 }
 
-// OpenJournal reads the state file at path, if there is one; the entries
-// it holds are knobs a previous daemon left changed. It creates the file's
+// Open reads the state file at path, if there is one; the entries it
+// holds are knobs a previous daemon left changed. It creates the file's
 // directory.
-func OpenJournal(path string) (*Journal, error) {
+func Open(path string) (*Journal, error) {
 	j := &Journal{path: path, entries: map[string]Entry{}, pid: os.Getpid()}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
@@ -57,9 +59,9 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	var f journalFile
-	if err := json.Unmarshal(b, &f); err != nil || f.Format != journalFormat {
-		return nil, fmt.Errorf("state file %s is not a %s file (move it away to start afresh; it may hold knob values to restore by hand): %v", path, journalFormat, err)
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil || f.Format != format {
+		return nil, fmt.Errorf("state file %s is not a %s file (move it away to start afresh; it may hold knob values to restore by hand): %v", path, format, err)
 	}
 	for _, e := range f.Entries {
 		j.entries[e.key()] = e
@@ -138,28 +140,22 @@ func (j *Journal) sorted() []Entry {
 	return out
 }
 
-// save writes the state file atomically and durably: a temporary file,
-// fsync, rename, fsync of the directory.
+// save writes the state file atomically and durably: renameio writes a
+// temporary file beside it, syncs it and renames it into place; then the
+// directory is synced, so that the rename itself is on disk.
 func (j *Journal) save() error {
-	b, err := json.MarshalIndent(journalFile{Format: journalFormat, PID: j.pid, Entries: j.sorted()}, "", "  ")
+	b, err := json.MarshalIndent(file{Format: format, PID: j.pid, Entries: j.sorted()}, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := j.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	err = errors.Join(err, f.Sync(), f.Close())
-	if err == nil {
-		err = os.Rename(tmp, j.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	dir := filepath.Dir(j.path)
+	if err := renameio.WriteFile(j.path, append(b, '\n'), 0o644, renameio.WithTempDir(dir)); err != nil {
 		return fmt.Errorf("write state %s: %w", j.path, err)
 	}
-	return syncDir(filepath.Dir(j.path))
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sync state directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {
