@@ -24,12 +24,16 @@ type Counters struct {
 	Lost uint64 `json:"lost_updates"`
 	// EventsLost counts trigger events the ring buffer had no room for.
 	EventsLost uint64 `json:"trigger_events_lost"`
+	// LeaseExpired counts hook calls that would have protected (HIGH)
+	// or delayed (LOW) but answered no, because the caller's lease had
+	// expired (see Detector.SetLease).
+	LeaseExpired uint64 `json:"lease_expired"`
 }
 
 // cntMax is CNT_MAX in c/memqos.h; cntTracepointCalls is CNT_TP_CALLS.
 const (
 	cntTracepointCalls = 0
-	cntMax             = 12
+	cntMax             = 13
 )
 
 // counterFields lists the fields in the order of enum counter in
@@ -38,7 +42,7 @@ func (c *Counters) counterFields() []*uint64 {
 	return []*uint64{
 		&c.HighFaults, &c.Triggers,
 		&c.BelowLowCalls, &c.BelowLowActive, &c.BelowMinCalls, &c.BelowMinActive,
-		&c.DelayCalls, &c.DelayActive, &c.DelayMsTotal, &c.Lost, &c.EventsLost,
+		&c.DelayCalls, &c.DelayActive, &c.DelayMsTotal, &c.Lost, &c.EventsLost, &c.LeaseExpired,
 	}
 }
 
