@@ -71,6 +71,8 @@ type Daemon struct {
 
 	amu      sync.Mutex // guards assigned
 	assigned assigned
+
+	live liveness // the lease the loop renews (lease.go)
 }
 
 // retryPending reports whether the last scan left a member ungoverned.
@@ -86,6 +88,7 @@ func New(opts Options) (*Daemon, error) {
 	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, members: map[string]*member{},
 		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{},
 		assigned: assigned{byPath: map[string]Assignment{}, outside: map[string]bool{}}}
+	d.live.start = time.Now()
 	d.metrics = newMetrics()
 	j, err := OpenJournal(d.cfg.State)
 	if err != nil {
@@ -259,6 +262,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.be.close()
 	err := d.loop(ctx)
+	notify(sdStopping)
 	return errors.Join(err, d.shutdown("daemon stopping"))
 }
 
@@ -274,6 +278,7 @@ func (d *Daemon) loop(ctx context.Context) error {
 	if err := d.rescan(); err != nil {
 		return err
 	}
+	notify(sdReady)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -282,9 +287,11 @@ func (d *Daemon) loop(ctx context.Context) error {
 			return nil
 		case cfg := <-d.reload:
 			oldRoot := d.root.Name()
+			notify(sdReloading)
 			if err := d.applyReload(cfg); err != nil {
 				return err
 			}
+			notify(sdReady)
 			if d.root.Name() != oldRoot { // watch the new root instead
 				stopWatch()
 				next, err := d.watchTree(ctx)

@@ -25,6 +25,7 @@ func (d *Daemon) rescan() error {
 			m.owner = w.owner
 			continue
 		}
+		d.heartbeat() // adding a member can take a while: attaching ops loads programs
 		if err := d.addMember(p, w.class, w.owner); err != nil {
 			d.log.Error("govern member; trying again at the next tick", "cgroup", p, "class", w.class.Name, "owner", w.owner, "err", err)
 			d.retry.Store(true)
@@ -192,6 +193,7 @@ func (d *Daemon) dropMember(m *member, why string) {
 
 // tick takes a snapshot, decides, and carries out the plan.
 func (d *Daemon) tick() policy.Plan {
+	d.heartbeat()
 	d.reassert()
 	s := d.snapshot()
 	plan := d.engine.Decide(s)

@@ -82,7 +82,7 @@ func newStructOps(cfg *config.Config) (*structopsBackend, error) {
 	}
 	b := &structopsBackend{cfg: cfg, det: det, ids: classIDs(cfg), links: map[string]*bpf.Attachment{},
 		lifted: map[string]*member{}, delays: map[string]time.Duration{}, trig: make(chan trigger, 64)}
-	if err := setClasses(det, cfg, b.ids); err != nil {
+	if err := errors.Join(setClasses(det, cfg, b.ids), det.SetLease(cfg.Lease.D())); err != nil {
 		det.Close()
 		return nil, err
 	}
@@ -217,6 +217,7 @@ func bpfCounters(det *bpf.Detector, id bpf.ClassID) map[string]uint64 {
 		"below_low_calls": c.BelowLowCalls, "below_low_active": c.BelowLowActive,
 		"below_min_calls": c.BelowMinCalls, "below_min_active": c.BelowMinActive,
 		"delay_calls": c.DelayCalls, "delay_active": c.DelayActive, "delay_ms_total": c.DelayMsTotal,
+		"lease_expired": c.LeaseExpired,
 	}
 }
 
