@@ -1,6 +1,10 @@
 package bpf
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
 
 // Counters are one class's counters from the BPF programs, summed over
 // CPUs. HIGH classes count faults, triggers and below_low/below_min;
@@ -82,8 +86,13 @@ func (d *Detector) counter(key uint32) (uint64, error) {
 		return 0, err
 	}
 	defer done()
+	return sumCounter(d.objs.Counters, key)
+}
+
+// sumCounter reads counter key of the per-CPU counters map m, summed.
+func sumCounter(m *ebpf.Map, key uint32) (uint64, error) {
 	var perCPU []uint64
-	if err := d.objs.Counters.Lookup(key, &perCPU); err != nil {
+	if err := m.Lookup(key, &perCPU); err != nil {
 		return 0, fmt.Errorf("read counter %d: %w", key, err)
 	}
 	var sum uint64

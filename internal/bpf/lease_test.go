@@ -95,6 +95,21 @@ func TestLeaseEndsDelay(t *testing.T) {
 		t.Fatalf("LOW after the lease was renewed: %+v; want delays", c)
 	}
 
+	// Another process sees the same counters and lease from the kernel.
+	peek, err := bpf.PeekLoaded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peek.Close()
+	pc, err1 := peek.Counters(lowClass)
+	pl, err2 := peek.Lease()
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if dc, dl := counters(t, d, lowClass), must(d.Lease()); pc != dc || pl.Lease != dl.Lease || pl.Heartbeat != dl.Heartbeat {
+		t.Errorf("peek: %+v %+v; the detector: %+v %+v", pc, pl, dc, dl)
+	}
+
 	// No lease: the ops act whatever the heartbeat.
 	if err := d.SetLease(0); err != nil {
 		t.Fatal(err)
@@ -166,4 +181,11 @@ func TestLeaseEndsProtection(t *testing.T) {
 		t.Fatalf("under reclaim with the lease expired: %+v; want below_low calls, each counted as lease expired, none protecting", c)
 	}
 	t.Logf("lease expired, under reclaim: %d below_low calls, %d protected, %d lease expiries", c.BelowLowCalls, c.BelowLowActive, c.LeaseExpired)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

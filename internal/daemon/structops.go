@@ -127,6 +127,12 @@ func (b *structopsBackend) attach(m *member) error {
 	if m.class.Priority == config.High {
 		role = bpf.High
 	}
+	// Loading a member's ops can take seconds (4.8 s seen under TCG), and
+	// the loop renews no lease meanwhile: the attach has a grace.
+	defer b.det.SetLease(b.cfg.Lease.D())
+	if err := b.det.SetLease(b.cfg.Lease.D() + attachGrace); err != nil {
+		return err
+	}
 	a, err := b.det.Attach(role, b.ids[m.class.Name], dir, 0)
 	if err != nil {
 		return err
