@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -224,6 +225,7 @@ func check(m *manifests) problems {
 		bin := checkCommand(&p, ds, c, cm)
 		checkHostMounts(&p, ds, c, cfg)
 		checkMetrics(&p, ds, c, cfg)
+		checkLiveness(&p, c, cfg)
 		checkContainerfile(&p, m.containerfile, bin, c.Image)
 	}
 	checkPolicy(&p, m, cfg)
@@ -481,7 +483,7 @@ func checkMetrics(p *problems, ds *appsv1.DaemonSet, c *corev1.Container, cfg *c
 	for _, pr := range []struct {
 		what  string
 		probe *corev1.Probe
-	}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}} {
+	}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
 		if pr.probe == nil || pr.probe.HTTPGet == nil {
 			p.addf("no %s with httpGet", pr.what)
 			continue
@@ -497,6 +499,46 @@ func checkMetrics(p *problems, ds *appsv1.DaemonSet, c *corev1.Container, cfg *c
 			p.addf("pod annotation %s is %q; want %q", k, got, v)
 		}
 	}
+}
+
+// checkLiveness holds the liveness probe to restarting a hung daemon:
+// /healthz fails once the control loop has not renewed its lease for
+// longer than the config's lease, and the probe must then restart the
+// container soon (within 30 s of failures), but not on one slow turn
+// (it fails for at least twice the lease first). A startup probe keeps
+// it from killing a daemon that is still starting.
+func checkLiveness(p *problems, c *corev1.Container, cfg *config.Config) {
+	pr := c.LivenessProbe
+	if pr == nil {
+		return // checkMetrics says so
+	}
+	period, threshold, timeout := orDefault(pr.PeriodSeconds, 10), orDefault(pr.FailureThreshold, 3), orDefault(pr.TimeoutSeconds, 1)
+	window := time.Duration(period*threshold) * time.Second
+	if window > 30*time.Second {
+		p.addf("livenessProbe restarts a hung daemon after %v of failures (periodSeconds %d × failureThreshold %d); want at most 30s", window, period, threshold)
+	}
+	if window < 2*cfg.Lease.D() {
+		p.addf("livenessProbe restarts after %v of failures; want at least twice the lease %v, so that one slow turn does not", window, cfg.Lease.D())
+	}
+	if timeout >= period {
+		p.addf("livenessProbe timeoutSeconds %d is not below periodSeconds %d", timeout, period)
+	}
+	if pr.InitialDelaySeconds > 0 {
+		p.addf("livenessProbe waits initialDelaySeconds %d; the startupProbe holds it off until the daemon runs", pr.InitialDelaySeconds)
+	}
+	if sp := c.StartupProbe; sp != nil {
+		if start := time.Duration(orDefault(sp.PeriodSeconds, 10)*orDefault(sp.FailureThreshold, 3)) * time.Second; start < 2*time.Minute {
+			p.addf("startupProbe gives the daemon %v to start; want at least 2m (a restart restores knobs and attaches every member's ops first)", start)
+		}
+	}
+}
+
+// orDefault is v, or Kubernetes's default d where v is unset.
+func orDefault(v, d int32) int32 {
+	if v == 0 {
+		return d
+	}
+	return v
 }
 
 // resolvePort returns the number of a probe's port, given by number or by

@@ -24,16 +24,31 @@ var StructOpsMeans = policy.Means{Delay: true, KernelProtect: true}
 // needs a kernel with the RFC, and BPF privileges.
 type StructOps struct {
 	obj    *memcgbpf.Object
+	lease  time.Duration
 	links  map[string]*bpf.Attachment // by member path
 	lifted map[string]*govern.Member
 	delays map[string]time.Duration // by LOW class, as programmed
 }
 
+// attachGrace lengthens the lease while a member's ops load and attach:
+// the verifier can take seconds on a slow or busy machine (4.8 s for a LOW
+// member in a TCG guest with two busy vCPUs), and the loop renews nothing
+// meanwhile. An attach that hangs keeps LOW slowed for at most lease +
+// attachGrace.
+const attachGrace = 30 * time.Second
+
 // NewStructOps returns the memcg_bpf_ops actuator on obj, which its owner
-// closes after Close.
-func NewStructOps(obj *memcgbpf.Object) *StructOps {
-	return &StructOps{obj: obj, links: map[string]*bpf.Attachment{}, lifted: map[string]*govern.Member{}, delays: map[string]time.Duration{}}
+// closes after Close. Its ops act only while Heartbeat renews the lease
+// (see govern.Leaser).
+func NewStructOps(obj *memcgbpf.Object, lease time.Duration) (*StructOps, error) {
+	if err := obj.Det.SetLease(lease); err != nil {
+		return nil, err
+	}
+	return &StructOps{obj: obj, lease: lease, links: map[string]*bpf.Attachment{}, lifted: map[string]*govern.Member{}, delays: map[string]time.Duration{}}, nil
 }
+
+// Heartbeat renews the lease in the kernel.
+func (a *StructOps) Heartbeat() error { return a.obj.Det.Heartbeat() }
 
 func (a *StructOps) Name() string { return string(config.BackendStructOps) }
 
@@ -47,6 +62,12 @@ func (a *StructOps) Add(m *govern.Member) error {
 	role := bpf.Low
 	if m.High() {
 		role = bpf.High
+	}
+	// Loading a member's ops can take seconds, and the loop renews no
+	// lease meanwhile: the attach has a grace.
+	defer a.obj.Det.SetLease(a.lease)
+	if err := a.obj.Det.SetLease(a.lease + attachGrace); err != nil {
+		return err
 	}
 	l, err := a.obj.Det.Attach(role, a.obj.ID(m.Class.Name), dir, 0)
 	if err != nil {

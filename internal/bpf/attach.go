@@ -117,7 +117,7 @@ func (d *Detector) loadOps(abi kernel.ABI, role Role, id ClassID) (*ebpf.Collect
 	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
 		MapReplacements: map[string]*ebpf.Map{
-			"classes": d.objs.Classes, "class_state": d.objs.ClassState, "counters": d.objs.Counters,
+			"classes": d.objs.Classes, "class_state": d.objs.ClassState, "counters": d.objs.Counters, "lease": d.objs.Lease,
 		},
 	})
 	if err != nil {

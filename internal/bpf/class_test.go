@@ -60,6 +60,9 @@ func TestLayoutMatchesC(t *testing.T) {
 	if got := len((&Counters{}).counterFields()) + 1; got != cntMax {
 		t.Errorf("%d counter fields + tracepoint calls; want CNT_MAX %d", got, cntMax)
 	}
+	if got := spec.Maps["lease"].MaxEntries; got != 1 {
+		t.Errorf("lease map has %d entries; want 1", got)
+	}
 	if got := spec.Maps["classes"].MaxEntries; got != MaxClasses {
 		t.Errorf("classes map has %d entries; want %d", got, MaxClasses)
 	}
@@ -69,5 +72,27 @@ func TestDecodeTrigger(t *testing.T) {
 	b := []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 0xca, 0x9a, 0x3b, 0, 0, 0, 0, 0xe9, 3, 0, 0, 0, 0, 0, 0}
 	if got := decodeTrigger(b); got != (Trigger{Class: 3, At: time.Second, Faults: 1001}) {
 		t.Errorf("decoded %+v", got)
+	}
+}
+
+// TestLeaseState checks the Go reading of lease_expired in c/memqos.h.
+func TestLeaseState(t *testing.T) {
+	const s = uint64(time.Second)
+	for _, tc := range []struct {
+		hb, lease uint64
+		now       time.Duration
+		expired   bool
+	}{
+		{0, 0, 100 * time.Second, false},          // no lease
+		{0, 5 * s, 100 * time.Second, true},       // a lease, never beaten
+		{95 * s, 5 * s, 100 * time.Second, false}, // exactly the lease old
+		{94 * s, 5 * s, 100 * time.Second, true},
+		{101 * s, 5 * s, 100 * time.Second, false}, // beaten after now was read
+		{10 * s, 0, 100 * time.Second, false},
+	} {
+		got := leaseState(detectorMemqosLease{HeartbeatNs: tc.hb, LeaseNs: tc.lease}, tc.now)
+		if got.Expired != tc.expired {
+			t.Errorf("heartbeat %v, lease %v, now %v: expired %v; want %v", time.Duration(tc.hb), time.Duration(tc.lease), tc.now, got.Expired, tc.expired)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package bpf
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
 
 // Counters are one class's counters from the BPF programs, summed over
 // CPUs. HIGH classes count faults, triggers and below_low/below_min;
@@ -24,12 +28,16 @@ type Counters struct {
 	Lost uint64 `json:"lost_updates"`
 	// EventsLost counts trigger events the ring buffer had no room for.
 	EventsLost uint64 `json:"trigger_events_lost"`
+	// LeaseExpired counts hook calls that would have protected (HIGH)
+	// or delayed (LOW) but answered no, because the caller's lease had
+	// expired (see Detector.SetLease).
+	LeaseExpired uint64 `json:"lease_expired"`
 }
 
 // cntMax is CNT_MAX in c/memqos.h; cntTracepointCalls is CNT_TP_CALLS.
 const (
 	cntTracepointCalls = 0
-	cntMax             = 12
+	cntMax             = 13
 )
 
 // counterFields lists the fields in the order of enum counter in
@@ -38,7 +46,7 @@ func (c *Counters) counterFields() []*uint64 {
 	return []*uint64{
 		&c.HighFaults, &c.Triggers,
 		&c.BelowLowCalls, &c.BelowLowActive, &c.BelowMinCalls, &c.BelowMinActive,
-		&c.DelayCalls, &c.DelayActive, &c.DelayMsTotal, &c.Lost, &c.EventsLost,
+		&c.DelayCalls, &c.DelayActive, &c.DelayMsTotal, &c.Lost, &c.EventsLost, &c.LeaseExpired,
 	}
 }
 
@@ -78,8 +86,13 @@ func (d *Detector) counter(key uint32) (uint64, error) {
 		return 0, err
 	}
 	defer done()
+	return sumCounter(d.objs.Counters, key)
+}
+
+// sumCounter reads counter key of the per-CPU counters map m, summed.
+func sumCounter(m *ebpf.Map, key uint32) (uint64, error) {
 	var perCPU []uint64
-	if err := d.objs.Counters.Lookup(key, &perCPU); err != nil {
+	if err := m.Lookup(key, &perCPU); err != nil {
 		return 0, fmt.Errorf("read counter %d: %w", key, err)
 	}
 	var sum uint64

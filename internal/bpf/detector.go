@@ -28,6 +28,9 @@ type Detector struct {
 	triggers chan Trigger
 	done     chan struct{}
 
+	leaseMu  sync.Mutex // orders SetLease and Heartbeat
+	leaseLen time.Duration
+
 	// mu guards the maps against Close: methods that use them hold it
 	// for reading (RemoveClass, which must see no concurrent member
 	// changes, and Close hold it for writing).

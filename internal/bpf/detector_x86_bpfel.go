@@ -30,6 +30,12 @@ type detectorMemqosClass struct {
 	PgfaultItem uint32
 }
 
+type detectorMemqosLease struct {
+	_           structs.HostLayout
+	HeartbeatNs uint64
+	LeaseNs     uint64
+}
+
 type detectorMemqosState struct {
 	_             structs.HostLayout
 	UntilNs       uint64
@@ -45,6 +51,7 @@ const (
 	detectorMapClasses                 = "classes"
 	detectorMapCounters                = "counters"
 	detectorMapHighCgroups             = "high_cgroups"
+	detectorMapLease                   = "lease"
 	detectorMapTriggers                = "triggers"
 	detectorMapWindows                 = "windows"
 	detectorProgMemqosCountMemcgEvents = "memqos_count_memcg_events"
@@ -104,6 +111,7 @@ type detectorMapSpecs struct {
 	Classes     *ebpf.MapSpec `ebpf:"classes"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	HighCgroups *ebpf.MapSpec `ebpf:"high_cgroups"`
+	Lease       *ebpf.MapSpec `ebpf:"lease"`
 	Triggers    *ebpf.MapSpec `ebpf:"triggers"`
 	Windows     *ebpf.MapSpec `ebpf:"windows"`
 }
@@ -139,6 +147,7 @@ type detectorMaps struct {
 	Classes     *ebpf.Map `ebpf:"classes"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	HighCgroups *ebpf.Map `ebpf:"high_cgroups"`
+	Lease       *ebpf.Map `ebpf:"lease"`
 	Triggers    *ebpf.Map `ebpf:"triggers"`
 	Windows     *ebpf.Map `ebpf:"windows"`
 }
@@ -150,6 +159,7 @@ func (m *detectorMaps) Close() error {
 		m.Classes,
 		m.Counters,
 		m.HighCgroups,
+		m.Lease,
 		m.Triggers,
 		m.Windows,
 	)

@@ -19,6 +19,7 @@ const (
 	opsV6MapClassState      = "class_state"
 	opsV6MapClasses         = "classes"
 	opsV6MapCounters        = "counters"
+	opsV6MapLease           = "lease"
 	opsV6MapMemqosHighOps   = "memqos_high_ops"
 	opsV6MapMemqosLowOps    = "memqos_low_ops"
 	opsV6ProgMemqosBelowLow = "memqos_below_low"
@@ -81,6 +82,7 @@ type opsV6MapSpecs struct {
 	ClassState    *ebpf.MapSpec `ebpf:"class_state"`
 	Classes       *ebpf.MapSpec `ebpf:"classes"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	Lease         *ebpf.MapSpec `ebpf:"lease"`
 	MemqosHighOps *ebpf.MapSpec `ebpf:"memqos_high_ops"`
 	MemqosLowOps  *ebpf.MapSpec `ebpf:"memqos_low_ops"`
 }
@@ -115,6 +117,7 @@ type opsV6Maps struct {
 	ClassState    *ebpf.Map `ebpf:"class_state"`
 	Classes       *ebpf.Map `ebpf:"classes"`
 	Counters      *ebpf.Map `ebpf:"counters"`
+	Lease         *ebpf.Map `ebpf:"lease"`
 	MemqosHighOps *ebpf.Map `ebpf:"memqos_high_ops"`
 	MemqosLowOps  *ebpf.Map `ebpf:"memqos_low_ops"`
 }
@@ -124,6 +127,7 @@ func (m *opsV6Maps) Close() error {
 		m.ClassState,
 		m.Classes,
 		m.Counters,
+		m.Lease,
 		m.MemqosHighOps,
 		m.MemqosLowOps,
 	)

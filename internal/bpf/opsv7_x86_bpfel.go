@@ -19,6 +19,7 @@ const (
 	opsV7MapClassState      = "class_state"
 	opsV7MapClasses         = "classes"
 	opsV7MapCounters        = "counters"
+	opsV7MapLease           = "lease"
 	opsV7MapMemqosHighOps   = "memqos_high_ops"
 	opsV7MapMemqosLowOps    = "memqos_low_ops"
 	opsV7ProgMemqosBelowLow = "memqos_below_low"
@@ -81,6 +82,7 @@ type opsV7MapSpecs struct {
 	ClassState    *ebpf.MapSpec `ebpf:"class_state"`
 	Classes       *ebpf.MapSpec `ebpf:"classes"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	Lease         *ebpf.MapSpec `ebpf:"lease"`
 	MemqosHighOps *ebpf.MapSpec `ebpf:"memqos_high_ops"`
 	MemqosLowOps  *ebpf.MapSpec `ebpf:"memqos_low_ops"`
 }
@@ -115,6 +117,7 @@ type opsV7Maps struct {
 	ClassState    *ebpf.Map `ebpf:"class_state"`
 	Classes       *ebpf.Map `ebpf:"classes"`
 	Counters      *ebpf.Map `ebpf:"counters"`
+	Lease         *ebpf.Map `ebpf:"lease"`
 	MemqosHighOps *ebpf.Map `ebpf:"memqos_high_ops"`
 	MemqosLowOps  *ebpf.Map `ebpf:"memqos_low_ops"`
 }
@@ -124,6 +127,7 @@ func (m *opsV7Maps) Close() error {
 		m.ClassState,
 		m.Classes,
 		m.Counters,
+		m.Lease,
 		m.MemqosHighOps,
 		m.MemqosLowOps,
 	)

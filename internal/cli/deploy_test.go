@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/testutil"
@@ -58,12 +59,36 @@ func TestUnit(t *testing.T) {
 		"Service.ExecReload":               "/bin/kill -HUP $MAINPID",
 		"Service.KillSignal":               "SIGTERM",
 		"Service.Restart":                  "on-failure",
+		"Service.Type":                     "notify",
+		"Service.NotifyAccess":             "main",
 		"Service.RuntimeDirectory":         filepath.Base(filepath.Dir(config.DefaultState)),
 		"Service.RuntimeDirectoryPreserve": "yes",
 	}
 	for k, v := range want {
 		if u[k] != v {
 			t.Errorf("%s=%q; want %q", k, u[k], v)
+		}
+	}
+	// The watchdog restarts a hung daemon after the kernel has failed
+	// open: WatchdogSec= is at least twice the default lease.
+	if wd, err := time.ParseDuration(u["Service.WatchdogSec"]); err != nil || wd < 2*config.DefaultLease {
+		t.Errorf("WatchdogSec=%q; want at least twice the default lease %v", u["Service.WatchdogSec"], config.DefaultLease)
+	}
+	// Documentation names the repository's files, installed where the
+	// unit's install steps put them.
+	const docDir = "file:/usr/local/share/doc/memqos/"
+	docs := strings.Fields(u["Unit.Documentation"])
+	if len(docs) == 0 {
+		t.Error("no Documentation=")
+	}
+	for _, d := range docs {
+		rel, ok := strings.CutPrefix(d, docDir)
+		if !ok {
+			t.Errorf("Documentation=%s; want files under %s", d, docDir)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+			t.Errorf("Documentation=%s: %v", d, err)
 		}
 	}
 	if filepath.Dir(config.DefaultState) != "/run/memqos" {

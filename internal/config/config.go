@@ -44,6 +44,12 @@ type Config struct {
 	// State is the file that records every knob memqos changed, with its
 	// original value, before the change.
 	State string `yaml:"state,omitempty"`
+	// Lease is how long the kernel trusts the daemon: the daemon renews
+	// it at every turn of its control loop, and once it is older than
+	// this, memcg_bpf_ops stop delaying LOW and protecting HIGH (the
+	// daemon is hung: stopped, deadlocked or stuck on a write). /healthz
+	// fails past it too.
+	Lease Lease `yaml:"lease,omitempty"`
 }
 
 // Detector says when a HIGH class is under pressure.

@@ -51,6 +51,9 @@ func TestParseDefaults(t *testing.T) {
 	if c.Metrics.Listen != "" {
 		t.Errorf("metrics on by default: %q", c.Metrics.Listen)
 	}
+	if c.Lease.D() != 5*time.Second {
+		t.Errorf("lease %v; want 5s", c.Lease)
+	}
 }
 
 func TestParseReferencePreset(t *testing.T) {
@@ -64,6 +67,13 @@ func TestParseReferencePreset(t *testing.T) {
 	}
 	if low.Slow != SlowDelay || low.Delay.D() != 50*time.Millisecond || low.MemoryHigh.Bytes != 400<<20 || !low.Floor.IsZero() {
 		t.Errorf("low %+v", low)
+	}
+	if c.Lease.D() != 5*time.Second {
+		t.Errorf("lease %v; want 5s", c.Lease)
+	}
+	c, err = Parse([]byte("policy: reference\nlease: 3s\n" + minimal))
+	if err != nil || c.Lease.D() != 3*time.Second {
+		t.Errorf("lease 3s: %v, %v", c, err)
 	}
 }
 
@@ -122,6 +132,11 @@ func TestParseErrors(t *testing.T) {
 		{"root dotdot", "root: a/../b\n" + minimal, `root: "a/../b": ".." is not allowed`},
 		{"root full dotdot", "root: /mnt/cg/../b\n" + minimal, `root: "/mnt/cg/../b": ".." is not allowed`},
 		{"state relative", "state: state.json\n" + minimal, `state: "state.json" is not an absolute path`},
+		{"lease too short", "lease: 1s\n" + minimal, "lease: 1s is outside [2s, 1m0s]: the daemon renews its lease every 500 ms or sooner, and a hung daemon keeps LOW slowed until it expires (line 1)"},
+		{"lease zero", "lease: 0s\n" + minimal, "lease: 0s is outside [2s, 1m0s]"}, // not the preset's,
+		{"lease negative", "lease: -5s\n" + minimal, `lease: "-5s" is negative`},
+		{"lease too long", "lease: 2m\n" + minimal, "lease: 2m0s is outside [2s, 1m0s]"},
+		{"lease not a duration", "lease: 5\n" + minimal, `lease: "5" is not a duration`},
 		{"listen", "metrics:\n  listen: 9464\n" + minimal, `metrics.listen: "9464" is not a host:port`},
 		{"classes not a list", "classes: high\n", "classes: want a list, got a value"},
 		{"detector not a map", "detector: [1]\n" + minimal, "detector: want a mapping, got a list"},

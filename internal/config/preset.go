@@ -10,6 +10,16 @@ const (
 	DefaultRoot    = "memqos"
 	DefaultState   = "/run/memqos/state.json"
 	DefaultMetrics = "127.0.0.1:9464"
+	// DefaultLease is ten turns of the daemon's idle loop (500 ms).
+	DefaultLease = 5 * time.Second
+)
+
+// The bounds of lease: at least four turns of the idle loop, so that a
+// slow turn does not end it, and short enough that a hung daemon does not
+// keep LOW slowed for long.
+const (
+	MinLease = 2 * time.Second
+	MaxLease = time.Minute
 )
 
 // DefaultExclude are the cgroup names that are never members unless the
@@ -21,6 +31,7 @@ var DefaultExclude = []string{"conmon", "libpod-conmon-*"}
 // preset is the values a policy gives the fields left out.
 type preset struct {
 	backend  Backend
+	lease    Lease
 	detector Detector
 	high     Class // HIGH class fields
 	low      Class // LOW class fields
@@ -33,6 +44,7 @@ var presets = map[PolicyName]preset{
 	// LOW is slowed with a short delay, and never squeezed below a floor.
 	PolicyDefault: {
 		backend: BackendAuto,
+		lease:   Lease(DefaultLease),
 		detector: Detector{
 			Source: SourceAuto, Threshold: 1000, Stall: Duration(50 * time.Millisecond),
 			Window: Duration(time.Second), Hold: Duration(2 * time.Second),
@@ -51,8 +63,11 @@ var presets = map[PolicyName]preset{
 	// The reference experiment: more than 10000 HIGH page faults in a
 	// second delay every LOW charge by 50 ms, HIGH gets below_low, and LOW
 	// has memory.high=400M throughout; no contention gate.
+	// The lease is memqos's own: the daemon that runs this policy fails
+	// open when it hangs, as with any other.
 	PolicyReference: {
 		backend: BackendStructOps,
+		lease:   Lease(DefaultLease),
 		detector: Detector{
 			Source: SourcePgfault, Threshold: 10000, Stall: Duration(50 * time.Millisecond),
 			Window: Duration(time.Second), Hold: Duration(time.Second),
@@ -78,6 +93,7 @@ func (c *Config) applyPreset() {
 		c.Exclude = slices.Clone(DefaultExclude)
 	}
 	setDefault(&c.Backend, p.backend)
+	setDefault(&c.Lease, p.lease)
 	if c.NRI != nil {
 		c.NRI.applyDefaults()
 	}

@@ -33,6 +33,38 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // MarshalYAML writes d as it is read.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
+// Lease is the daemon's lease (Config.Lease): a Duration within
+// [MinLease, MaxLease]. Given as 0 it is refused, not replaced by the
+// preset's: a lease cannot be turned off.
+type Lease Duration
+
+func (l *Lease) parse(s string) error {
+	var d Duration
+	if err := d.parse(s); err != nil {
+		return err
+	}
+	if err := checkLease(d.D()); err != nil {
+		return err
+	}
+	*l = Lease(d)
+	return nil
+}
+
+func checkLease(d time.Duration) error {
+	if d < MinLease || d > MaxLease {
+		return fmt.Errorf("%v is outside [%v, %v]: the daemon renews its lease every 500 ms or sooner, and a hung daemon keeps LOW slowed until it expires", d, MinLease, MaxLease)
+	}
+	return nil
+}
+
+// D returns l as a time.Duration.
+func (l Lease) D() time.Duration { return time.Duration(l) }
+
+func (l Lease) String() string { return time.Duration(l).String() }
+
+// MarshalYAML writes l as it is read.
+func (l Lease) MarshalYAML() (any, error) { return l.String(), nil }
+
 // Size is an amount of memory: bytes, or a percentage of a reference the
 // field's documentation names.
 //

@@ -29,6 +29,9 @@ func (c *Config) validate() error {
 	if !filepath.IsAbs(c.State) {
 		return &FieldError{Path: "state", Msg: fmt.Sprintf("%q is not an absolute path", c.State)}
 	}
+	if err := checkLease(c.Lease.D()); err != nil {
+		return &FieldError{Path: "lease", Msg: err.Error()}
+	}
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			return &FieldError{Path: "metrics.listen", Msg: fmt.Sprintf("%q is not a host:port", c.Metrics.Listen)}

@@ -86,6 +86,8 @@ type Daemon struct {
 
 	amu      sync.Mutex // guards assigned
 	assigned assigned
+
+	live liveness // the lease the loop renews (lease.go)
 }
 
 // retryPending reports whether the last scan left a member ungoverned.
@@ -105,6 +107,7 @@ func New(opts Options) (*Daemon, error) {
 	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, members: map[string]*govern.Member{},
 		wake: make(chan struct{}, 1), reload: make(chan *config.Config, 1), onsets: map[string]time.Time{},
 		assigned: assigned{byPath: map[string]Assignment{}, outside: map[string]bool{}}}
+	d.live.now = opts.Now
 	d.metrics = newMetrics()
 	j, err := journal.Open(d.cfg.State)
 	if err != nil {
@@ -287,8 +290,10 @@ func (d *Daemon) Reload(cfg *config.Config) {
 func (d *Daemon) Run(ctx context.Context) error {
 	err := d.start()
 	if err == nil {
+		notify(sdReady)
 		err = d.loop(ctx)
 	}
+	notify(sdStopping)
 	return errors.Join(err, d.stop("daemon stopping"))
 }
 
@@ -339,9 +344,11 @@ func (d *Daemon) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case cfg := <-d.reload:
+			notify(sdReloading)
 			if err := d.applyReload(cfg); err != nil {
 				return err
 			}
+			notify(sdReady)
 			events = d.src.events()
 		case ev, ok := <-events:
 			if !ok {

@@ -92,15 +92,22 @@ type harness struct {
 // governed.
 func newHarness(t *testing.T, fsys *cgroup.FS, doc string, dry bool) *harness {
 	t.Helper()
-	h := newHarnessAt(t, fsys, doc, filepath.Join(t.TempDir(), "state.json"), dry)
+	h := newHarnessWith(t, fsys, doc, dry)
 	if err := h.d.start(); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-// newHarnessAt is newHarness with a state file, without starting.
-func newHarnessAt(t *testing.T, fsys *cgroup.FS, doc, state string, dry bool) *harness {
+// newHarnessWith makes the daemon of newHarness, with more actuators
+// before the knob actuator, without starting it.
+func newHarnessWith(t *testing.T, fsys *cgroup.FS, doc string, dry bool, extra ...govern.Actuator) *harness {
+	t.Helper()
+	return newHarnessAt(t, fsys, doc, filepath.Join(t.TempDir(), "state.json"), dry, extra...)
+}
+
+// newHarnessAt is newHarnessWith with a state file.
+func newHarnessAt(t *testing.T, fsys *cgroup.FS, doc, state string, dry bool, extra ...govern.Actuator) *harness {
 	t.Helper()
 	cfg, err := config.Parse([]byte(doc + "state: " + state + "\n"))
 	if err != nil {
@@ -111,7 +118,7 @@ func newHarnessAt(t *testing.T, fsys *cgroup.FS, doc, state string, dry bool) *h
 	h.det = newFakeDetector(h.clock.now)
 	h.d, err = New(Options{Config: cfg, FS: fsys, DryRun: dry, Machine: 4 << 30, Now: h.clock.now, TreeEvents: h.events,
 		Plugins: func(_ *config.Config, k govern.Knobs) (govern.Detector, []govern.Actuator, policy.Means, error) {
-			return h.det, []govern.Actuator{actuate.NewKnobs(k)}, policy.Means{}, nil
+			return h.det, append(extra, actuate.NewKnobs(k)), policy.Means{}, nil
 		},
 		Logger: slog.New(slog.NewJSONHandler(h.log, nil))})
 	if err != nil {

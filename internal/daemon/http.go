@@ -18,13 +18,16 @@ import (
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	// /healthz fails once the control loop has not renewed its lease for
+	// longer than the lease: the kernel has stopped trusting the daemon,
+	// and a probe should restart it.
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		st := d.Status()
-		if st.Updated.IsZero() || time.Since(st.Updated) > 10*idleTick {
-			http.Error(w, "the control loop has not run recently", http.StatusServiceUnavailable)
+		ok, msg := d.live.health()
+		if !ok {
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "ok")
+		fmt.Fprintln(w, msg)
 	})
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

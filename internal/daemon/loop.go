@@ -23,6 +23,8 @@ func (d *Daemon) reconcile() {
 			m.Owner = w.owner
 			continue
 		}
+		d.heartbeat() // adding a member can take a while: attaching ops loads programs
+		d.heartbeat() // adding a member can take a while: attaching ops loads programs
 		if err := d.addMember(p, w.class, w.owner); err != nil {
 			d.log.Error("govern member; trying again at the next tick", "cgroup", p, "class", w.class.Name, "owner", w.owner, "err", err)
 			retry = true
@@ -176,6 +178,7 @@ func (d *Daemon) dropMember(m *govern.Member, why string) {
 
 // tick takes a snapshot, decides, and carries out the plan.
 func (d *Daemon) tick() policy.Plan {
+	d.heartbeat()
 	d.reassert()
 	s := d.snapshot()
 	plan := d.pol.Decide(s)

@@ -99,7 +99,7 @@ var actuators = []actuatorSpec{
 			if err != nil {
 				return nil, err
 			}
-			return actuate.NewStructOps(o), nil
+			return actuate.NewStructOps(o, e.cfg.Lease.D())
 		}},
 	// Before knobs, so that a member's memory is reclaimed before it is
 	// capped.

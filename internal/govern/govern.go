@@ -78,6 +78,13 @@ type Actuator interface {
 	Close() error
 }
 
+// Leaser is an actuator whose action in the kernel lasts only while the
+// daemon renews a lease: Heartbeat renews it, at every turn of the loop,
+// so that a daemon that hangs stops acting within the lease.
+type Leaser interface {
+	Heartbeat() error
+}
+
 // Knobs changes cgroup files so that they can be given back: Set records
 // a file's original value before its first change, Restore writes it back.
 // Do writes a file that holds no state to give back (cgroup.kill,

@@ -106,6 +106,7 @@ func (o *Object) Counters(class string) map[string]uint64 {
 		"below_low_calls": c.BelowLowCalls, "below_low_active": c.BelowLowActive,
 		"below_min_calls": c.BelowMinCalls, "below_min_active": c.BelowMinActive,
 		"delay_calls": c.DelayCalls, "delay_active": c.DelayActive, "delay_ms_total": c.DelayMsTotal,
+		"lease_expired": c.LeaseExpired,
 	}
 }
 

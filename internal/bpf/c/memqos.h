@@ -93,6 +93,7 @@ enum counter {
 	CNT_DELAY_MS,       /* sum of delays returned, ms */
 	CNT_LOST,           /* window or state updates dropped after CAS_TRIES lost races */
 	CNT_EVENTS_LOST,    /* trigger events the ring buffer had no room for */
+	CNT_LEASE_EXPIRED,  /* hook calls that would have protected or delayed, answered no: the lease expired */
 	CNT_MAX,
 };
 
@@ -117,6 +118,22 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* The loader's lease, one entry. While lease_ns is set, the ops protect
+ * and delay only while the loader's last heartbeat is at most lease_ns
+ * old: a loader that hangs (stopped, deadlocked, stuck on a write) stops
+ * renewing it, and the ops fail open. */
+struct memqos_lease {
+	__u64 heartbeat_ns; /* the loader's last heartbeat (CLOCK_MONOTONIC); 0 = never */
+	__u64 lease_ns;     /* how long a heartbeat holds; 0 = no lease: the ops always act */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct memqos_lease);
+} lease SEC(".maps");
+
 static __always_inline void count(__u32 class_id, __u32 idx, __u64 n)
 {
 	__u32 key = class_id * CNT_MAX + idx;
@@ -138,4 +155,23 @@ static __always_inline bool under_pressure(__u32 class_id, __u64 now)
 	struct memqos_state *s = bpf_map_lookup_elem(&class_state, &class_id);
 
 	return s && now < s->until_ns;
+}
+
+/* lease_expired reports whether the loader set a lease and its last
+ * heartbeat is older than the lease at now (or it never beat). A
+ * heartbeat a little after now (written on another CPU after now was
+ * read) is fresh. */
+static __always_inline bool lease_expired(__u64 now)
+{
+	__u32 key = 0;
+	struct memqos_lease *l = bpf_map_lookup_elem(&lease, &key);
+	__u64 hb, len;
+
+	if (!l)
+		return false;
+	len = l->lease_ns;
+	hb = l->heartbeat_ns;
+	if (!len)
+		return false;
+	return !hb || (__s64)(now - hb) > (__s64)len;
 }

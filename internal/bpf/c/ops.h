@@ -14,18 +14,25 @@
 volatile const __u32 class_id = 0;
 
 /* protect answers below_low or below_min for a cgroup of HIGH class
- * class_id: true while the class is under pressure, if flag is set. */
+ * class_id: true while the class is under pressure, if flag is set, and
+ * the loader's lease holds. */
 static __always_inline bool protect(__u32 calls, __u32 active, __u32 flag)
 {
 	__u32 id = class_id;
 	struct memqos_class *c;
+	__u64 now;
 
 	if (id == 0 || id >= MAX_CLASSES)
 		return false;
 	count(id, calls, 1);
 	c = get_class(id);
-	if (!c || c->kind != CLASS_HIGH || !(c->flags & flag) || !under_pressure(id, bpf_ktime_get_ns()))
+	now = bpf_ktime_get_ns();
+	if (!c || c->kind != CLASS_HIGH || !(c->flags & flag) || !under_pressure(id, now))
 		return false;
+	if (lease_expired(now)) {
+		count(id, CNT_LEASE_EXPIRED, 1);
+		return false;
+	}
 	count(id, active, 1);
 	return true;
 }
@@ -56,19 +63,25 @@ static __always_inline bool any_under_pressure(__u64 mask, __u64 now)
 
 /* delay answers the charge-time delay hook for a cgroup of LOW class
  * class_id: the class's delay while any HIGH class it yields to is under
- * pressure, else 0. */
+ * pressure and the loader's lease holds, else 0. */
 static __always_inline __u32 delay(void)
 {
 	__u32 id = class_id;
 	struct memqos_class *c;
+	__u64 now;
 	__u32 ms;
 
 	if (id == 0 || id >= MAX_CLASSES)
 		return 0;
 	count(id, CNT_DELAY_CALLS, 1);
 	c = get_class(id);
-	if (!c || c->kind != CLASS_LOW || !c->delay_ms || !any_under_pressure(c->yields_to, bpf_ktime_get_ns()))
+	now = bpf_ktime_get_ns();
+	if (!c || c->kind != CLASS_LOW || !c->delay_ms || !any_under_pressure(c->yields_to, now))
 		return 0;
+	if (lease_expired(now)) {
+		count(id, CNT_LEASE_EXPIRED, 1);
+		return 0;
+	}
 	ms = c->delay_ms;
 	count(id, CNT_DELAY_ACTIVE, 1);
 	count(id, CNT_DELAY_MS, ms);
