@@ -353,17 +353,7 @@ func TestBelowLowFiresUnderReclaim(t *testing.T) {
 	// is not OOM-killed here (below_min would make HIGH unreclaimable).
 	cfg := bpf.HighConfig{Threshold: 0, Window: time.Second, Hold: time.Minute, ProtectLow: true}
 	d := newDetector(t, cfg, bpf.LowConfig{})
-	parent := testutil.Cgroup(t)
-	for _, err := range []error{
-		parent.EnableControllers("memory"),
-		parent.SetLimit(cgroup.MemoryMax, 64<<20),
-		parent.SetLimit(cgroup.MemorySwapMax, 0),
-	} {
-		if err != nil && !errors.Is(err, cgroup.ErrControllerNotEnabled) {
-			t.Fatal(err)
-		}
-	}
-	high, low := child(t, parent, "high"), child(t, parent, "low")
+	high, low := reclaimPair(t)
 	if _, err := attach(t, d, bpf.High, highClass, high, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -529,4 +519,21 @@ func TestKilledOwnerLeavesNoOps(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("attach after the holder was killed: %v; its ops were left behind", last)
+}
+
+// reclaimPair makes a parent limited to 64 MiB without swap, with a HIGH
+// and a LOW child: memory either takes there is reclaimed from the other.
+func reclaimPair(t *testing.T) (high, low *cgroup.Group) {
+	t.Helper()
+	parent := testutil.Cgroup(t)
+	for _, err := range []error{
+		parent.EnableControllers("memory"),
+		parent.SetLimit(cgroup.MemoryMax, 64<<20),
+		parent.SetLimit(cgroup.MemorySwapMax, 0),
+	} {
+		if err != nil && !errors.Is(err, cgroup.ErrControllerNotEnabled) {
+			t.Fatal(err)
+		}
+	}
+	return child(t, parent, "high"), child(t, parent, "low")
 }

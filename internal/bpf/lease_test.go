@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/bpf"
-	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/testutil"
 )
 
@@ -128,17 +127,7 @@ func TestLeaseEndsProtection(t *testing.T) {
 	testutil.Require(t, testutil.MemcgOps)
 	cfg := bpf.HighConfig{Threshold: 0, Window: time.Second, Hold: time.Hour, ProtectLow: true}
 	d := newDetector(t, cfg, bpf.LowConfig{})
-	parent := testutil.Cgroup(t)
-	for _, err := range []error{
-		parent.EnableControllers("memory"),
-		parent.SetLimit(cgroup.MemoryMax, 64<<20),
-		parent.SetLimit(cgroup.MemorySwapMax, 0),
-	} {
-		if err != nil && !errors.Is(err, cgroup.ErrControllerNotEnabled) {
-			t.Fatal(err)
-		}
-	}
-	high, low := child(t, parent, "high"), child(t, parent, "low")
+	high, low := reclaimPair(t)
 	if _, err := attach(t, d, bpf.High, highClass, high, 0); err != nil {
 		t.Fatal(err)
 	}

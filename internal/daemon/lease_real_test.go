@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/bpf"
-	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/journal"
 	"github.com/memqos/memqos/internal/memcgbpf"
 	"github.com/memqos/memqos/internal/status"
@@ -166,14 +165,7 @@ func TestRealHungDaemonFailsOpen(t *testing.T) {
 	if err := second.Wait(); err != nil {
 		t.Errorf("daemon stopped with %v; want exit 0", err)
 	}
-	for _, c := range []struct {
-		g          *cgroup.Group
-		file, want string
-	}{{low, "memory.high", "max"}, {low, "cpu.weight", "100"}, {high, "memory.low", "0"}, {high, "memory.high", "33554432"}} {
-		if got := knob(t, c.g, c.file); got != c.want {
-			t.Errorf("%s/%s = %s; want %s", c.g.Name(), c.file, got, c.want)
-		}
-	}
+	assertScenarioRestored(t, high, low)
 	if j, err := journal.Open(s.state); err != nil || len(j.Entries()) != 0 {
 		t.Errorf("state file: %v, entries %+v", err, j.Entries())
 	}

@@ -426,14 +426,7 @@ func TestRealCrashLoop(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("daemon stopped with %v; want exit 0", err)
 	}
-	for _, c := range []struct {
-		g          *cgroup.Group
-		file, want string
-	}{{low, "memory.high", "max"}, {low, "cpu.weight", "100"}, {high, "memory.low", "0"}, {high, "memory.high", "33554432"}} {
-		if got := knob(t, c.g, c.file); got != c.want {
-			t.Errorf("%s/%s = %s; want %s", c.g.Name(), c.file, got, c.want)
-		}
-	}
+	assertScenarioRestored(t, high, low)
 	j, err := journal.Open(s.state)
 	if err != nil || len(j.Entries()) != 0 {
 		t.Errorf("state file: %v, entries %+v", err, j.Entries())
@@ -578,4 +571,19 @@ func TestRealServeReloadStatus(t *testing.T) {
 	write(strings.Replace(s.config, "cpu_weight: 50", "cpu_weight: 70", 1))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "the new cpu.weight", func() bool { return knob(t, s.parent.Child("low/b"), "cpu.weight") == "70" })
+}
+
+// assertScenarioRestored checks that the scenario's members have the
+// knobs they had before memqos: LOW unlimited with the default weight,
+// HIGH unprotected with its own 32 MiB memory.high.
+func assertScenarioRestored(t *testing.T, high, low *cgroup.Group) {
+	t.Helper()
+	for _, c := range []struct {
+		g          *cgroup.Group
+		file, want string
+	}{{low, "memory.high", "max"}, {low, "cpu.weight", "100"}, {high, "memory.low", "0"}, {high, "memory.high", "33554432"}} {
+		if got := knob(t, c.g, c.file); got != c.want {
+			t.Errorf("%s/%s = %s; want %s", c.g.Name(), c.file, got, c.want)
+		}
+	}
 }
