@@ -125,15 +125,24 @@ func (g *Group) ReadUint(name string) (uint64, error) {
 }
 
 // write writes value to g's file name in a single write(2), as cgroupfs
-// requires.
+// requires. It uses the system calls directly, not an *os.File: cgroup
+// files can be polled, so Go's runtime would wait for the file to become
+// writable on EAGAIN, which memory.reclaim returns when it reclaimed less
+// than asked, and which no poll ever ends (a write of memory.reclaim
+// through os.File hung forever in a guest).
 func (g *Group) write(name, value string) error {
 	p := filepath.Join(g.Path(), name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return g.fileError("write", name, err)
 	}
-	_, werr := f.Write([]byte(value))
-	cerr := f.Close()
+	var werr error
+	for {
+		if _, werr = unix.Write(fd, []byte(value)); werr != unix.EINTR {
+			break
+		}
+	}
+	cerr := unix.Close(fd)
 	if werr == nil {
 		werr = cerr
 	}
