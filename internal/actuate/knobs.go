@@ -62,11 +62,11 @@ func (a *Knobs) apply(in policy.Intent, m *govern.Member) error {
 	case policy.Uncap, policy.Lift:
 		return a.uncap(m, in.Reason)
 	case policy.Freeze:
-		return a.knobs.Set(m.Path, "cgroup.freeze", "1", in.Reason)
+		return a.knobs.Set(m.Path, cgroup.CgroupFreeze, "1", in.Reason)
 	case policy.Thaw:
-		return a.knobs.Restore(m.Path, "cgroup.freeze", in.Reason)
+		return a.knobs.Restore(m.Path, cgroup.CgroupFreeze, in.Reason)
 	case policy.Kill:
-		return a.knobs.Do(m.Path, "cgroup.kill", "1", in.Reason)
+		return a.knobs.Do(m.Path, cgroup.CgroupKill, "1", in.Reason)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/config"
 	"github.com/memqos/memqos/internal/govern"
 	"github.com/memqos/memqos/internal/policy"
@@ -44,7 +45,7 @@ func (a *Reclaim) Apply(p policy.Plan, members map[string]*govern.Member) error 
 			continue
 		}
 		n := m.Class.ReclaimOnCap.Bytes
-		err := a.knobs.Do(m.Path, "memory.reclaim", strconv.FormatUint(n, 10), "before capping it: "+in.Reason)
+		err := a.knobs.Do(m.Path, cgroup.MemoryReclaim, strconv.FormatUint(n, 10), "before capping it: "+in.Reason)
 		a.Asked[m.Class.Name] += n
 		switch {
 		case errors.Is(err, syscall.EAGAIN):

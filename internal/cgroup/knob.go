@@ -6,6 +6,16 @@ import (
 	"strings"
 )
 
+// Knob file names besides the memory limits (memory.go).
+const (
+	CPUWeight      = "cpu.weight"
+	IOWeight       = "io.weight"
+	CgroupFreeze   = "cgroup.freeze"
+	CgroupKill     = "cgroup.kill"
+	MemoryReclaim  = "memory.reclaim"
+	MemoryZswapMax = "memory.zswap.max"
+)
+
 // Set writes value to g's file name, such as memory.high or cpu.weight,
 // in one write(2). Errors are *FileError values that say, for example,
 // that the file's controller is not enabled for g.
@@ -22,20 +32,20 @@ func CheckKnob(name, value string) error {
 		return fmt.Errorf("%s read empty", name)
 	}
 	switch name {
-	case MemoryMax, MemoryHigh, MemoryLow, MemoryMin, MemorySwapMax, "memory.zswap.max":
+	case MemoryMax, MemoryHigh, MemoryLow, MemoryMin, MemorySwapMax, MemoryZswapMax:
 		_, err := ParseLimit(value)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-	case "cpu.weight":
+	case CPUWeight:
 		return checkWeight(name, value)
-	case "io.weight":
+	case IOWeight:
 		w, ok := strings.CutPrefix(value, "default ")
 		if !ok {
 			return fmt.Errorf("io.weight %q has no default weight", value)
 		}
 		return checkWeight(name, w)
-	case "cgroup.freeze":
+	case CgroupFreeze:
 		if value != "0" && value != "1" {
 			return fmt.Errorf("cgroup.freeze %q is neither 0 nor 1", value)
 		}

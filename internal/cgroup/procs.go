@@ -62,7 +62,7 @@ func (g *Group) setFrozen(ctx context.Context, frozen bool) error {
 	if frozen {
 		v = "1"
 	}
-	if err := g.write("cgroup.freeze", v); err != nil {
+	if err := g.write(CgroupFreeze, v); err != nil {
 		return err
 	}
 	return g.waitFor(ctx, "frozen="+v, func() (bool, error) {
@@ -76,7 +76,7 @@ func (g *Group) setFrozen(ctx context.Context, frozen bool) error {
 // and signalling each process. It does not wait for them to exit; see
 // WaitEmpty.
 func (g *Group) Kill(ctx context.Context) error {
-	err := g.write("cgroup.kill", "1")
+	err := g.write(CgroupKill, "1")
 	if err == nil || !errors.Is(err, fs.ErrNotExist) || !g.Exists() {
 		return err
 	}

@@ -33,13 +33,13 @@ func (e *WeightError) Error() string {
 // access to the file.
 func (g *Group) SetCPUWeight(w uint64) error {
 	if w < WeightMin || w > WeightMax {
-		return &WeightError{Knob: "cpu.weight", Weight: w}
+		return &WeightError{Knob: CPUWeight, Weight: w}
 	}
-	return g.write("cpu.weight", strconv.FormatUint(w, 10))
+	return g.write(CPUWeight, strconv.FormatUint(w, 10))
 }
 
 // CPUWeight reads cpu.weight.
-func (g *Group) CPUWeight() (uint64, error) { return g.ReadUint("cpu.weight") }
+func (g *Group) CPUWeight() (uint64, error) { return g.ReadUint(CPUWeight) }
 
 // SetIOWeight writes g's default io.weight ("default W"): its share of IO
 // against its siblings on every device without a weight of its own. The
@@ -50,21 +50,21 @@ func (g *Group) CPUWeight() (uint64, error) { return g.ReadUint("cpu.weight") }
 // (ErrNotSupported otherwise; BFQ's io.bfq.weight is not used).
 func (g *Group) SetIOWeight(w uint64) error {
 	if w < WeightMin || w > WeightMax {
-		return &WeightError{Knob: "io.weight", Weight: w}
+		return &WeightError{Knob: IOWeight, Weight: w}
 	}
-	return g.ioWeightErr(g.write("io.weight", "default "+strconv.FormatUint(w, 10)))
+	return g.ioWeightErr(g.write(IOWeight, "default "+strconv.FormatUint(w, 10)))
 }
 
 // IOWeight reads the default weight of io.weight, ignoring per-device
 // lines.
 func (g *Group) IOWeight() (uint64, error) {
-	s, err := g.ReadString("io.weight")
+	s, err := g.ReadString(IOWeight)
 	if err != nil {
 		return 0, g.ioWeightErr(err)
 	}
 	w, err := parseIOWeight(s)
 	if err != nil {
-		return 0, &FileError{Op: "parse", Path: filepath.Join(g.Path(), "io.weight"), Err: err}
+		return 0, &FileError{Op: "parse", Path: filepath.Join(g.Path(), IOWeight), Err: err}
 	}
 	return w, nil
 }

@@ -199,7 +199,7 @@ func (d *Daemon) classKnobs() error {
 		if c.CPUWeight == 0 || !g.Exists() { // a dry run creates no group
 			continue
 		}
-		err := d.knobs.Set(g.Name(), "cpu.weight", strconv.FormatUint(c.CPUWeight, 10), "class "+c.Name+" CPU share")
+		err := d.knobs.Set(g.Name(), cgroup.CPUWeight, strconv.FormatUint(c.CPUWeight, 10), "class "+c.Name+" CPU share")
 		if errors.Is(err, fs.ErrNotExist) {
 			d.log.Warn("no cpu controller: the class's cpu_weight applies to its members only", "cgroup", g.Name())
 			continue

@@ -298,7 +298,7 @@ func readOriginal(g *cgroup.Group, file string) (string, error) {
 // originalValue is what to write back to restore a file read as s: the
 // default line of io.weight, the whole value otherwise.
 func originalValue(file, s string) string {
-	if file == "io.weight" {
+	if file == cgroup.IOWeight {
 		line, _, _ := strings.Cut(s, "\n")
 		return line
 	}

@@ -82,10 +82,10 @@ type staticKnob struct {
 func staticKnobs(c *config.Class) []staticKnob {
 	var ks []staticKnob
 	if c.CPUWeight > 0 {
-		ks = append(ks, staticKnob{"cpu.weight", strconv.FormatUint(c.CPUWeight, 10), true})
+		ks = append(ks, staticKnob{cgroup.CPUWeight, strconv.FormatUint(c.CPUWeight, 10), true})
 	}
 	if c.IOWeight > 0 {
-		ks = append(ks, staticKnob{"io.weight", "default " + strconv.FormatUint(c.IOWeight, 10), true})
+		ks = append(ks, staticKnob{cgroup.IOWeight, "default " + strconv.FormatUint(c.IOWeight, 10), true})
 	}
 	if c.MemoryMax.Bytes > 0 {
 		ks = append(ks, staticKnob{cgroup.MemoryMax, strconv.FormatUint(c.MemoryMax.Bytes, 10), true})

@@ -104,7 +104,7 @@ var actuators = []actuatorSpec{
 	// Before knobs, so that a member's memory is reclaimed before it is
 	// capped.
 	{name: "reclaim", use: useReclaim, open: func(e *env) (govern.Actuator, error) {
-		if _, err := os.Stat(filepath.Join(e.root.Path(), "memory.reclaim")); err != nil {
+		if _, err := os.Stat(filepath.Join(e.root.Path(), cgroup.MemoryReclaim)); err != nil {
 			return nil, fmt.Errorf("reclaim_on_cap needs memory.reclaim (Linux 5.19 or later): %w", err)
 		}
 		return actuate.NewReclaim(e.knobs), nil
