@@ -7,6 +7,7 @@
 package detect
 
 import (
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -85,5 +86,5 @@ func (r *reports) Close() error {
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
-	return joinErrs(errs)
+	return errors.Join(errs...)
 }

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -68,5 +67,3 @@ func (d *Events) follow(c <-chan cgroup.MemoryEvents, classes ...string) {
 		}
 	}()
 }
-
-func joinErrs(errs []error) error { return errors.Join(errs...) }
