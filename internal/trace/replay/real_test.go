@@ -218,3 +218,47 @@ func thpEnabled(t *testing.T, pid int) bool {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestRealReplayStall pins the kernel counters the bench compares
+// strategies by: a replay throttled on purpose (memory.high well below
+// its peak, no swap) shows memory stall and high events, and the same
+// replay left alone shows no stall and no reclaim at all.
+func TestRealReplayStall(t *testing.T) {
+	testutil.Require(t, testutil.PSI)
+	t.Run("alone", func(t *testing.T) {
+		o := realOptions(t, daskTrace)
+		o.NoTHP = true
+		res := runReal(t, context.Background(), o)
+		k := res.Kernel
+		if res.Status != Completed || k == nil || k.Stall == nil {
+			t.Fatalf("status %s, kernel counters %+v; want a completed replay with its stall", res.Status, k)
+		}
+		t.Logf("alone: stall some %d µs, full %d µs; %v", k.Stall.SomeUS, k.Stall.FullUS, k.Stat)
+		if k.Stall.SomeUS != 0 || k.Stat["pgscan"] != 0 {
+			t.Errorf("a replay with all the memory it wants stalled %d µs and scanned %d pages", k.Stall.SomeUS, k.Stat["pgscan"])
+		}
+	})
+	t.Run("throttled", func(t *testing.T) {
+		o := realOptions(t, daskTrace)
+		o.NoTHP = true
+		g := testutil.Cgroup(t)
+		if err := g.SetLimit(cgroup.MemoryHigh, 250_000_000); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.SetLimit(cgroup.MemorySwapMax, 0); err != nil && !errors.Is(err, cgroup.ErrControllerNotEnabled) {
+			t.Fatal(err)
+		}
+		o.Group = g.Name()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res := runReal(t, ctx, o)
+		k := res.Kernel
+		if k == nil || k.Stall == nil {
+			t.Fatalf("status %s: no kernel counters (%s)", res.Status, res.Error)
+		}
+		t.Logf("throttled (%s): stall some %d µs, full %d µs; %v; high events %d", res.Status, k.Stall.SomeUS, k.Stall.FullUS, k.Stat, res.MemoryEventsDelta.High)
+		if k.Stall.SomeUS == 0 || res.MemoryEventsDelta.High == 0 {
+			t.Errorf("throttled at 250 MB below a 420 MB peak, the replay shows %d µs of stall and %d high events", k.Stall.SomeUS, res.MemoryEventsDelta.High)
+		}
+	})
+}

@@ -167,12 +167,18 @@ func (o *Options) replay(ctx context.Context, g *cgroup.Group, targets []int64) 
 	}
 	o.Log.Info("replaying", "trace", o.Trace.Name, "samples", len(targets), "speed", o.Speed, "cgroup", g.Name(), "worker", p.cmd.Process.Pid)
 	res := o.newResult(g, targets)
-	runErr := o.drive(ctx, p, targets, res)
+	var k0 *kernelSnapshot
+	var k0Err error
+	runErr := o.drive(ctx, p, targets, res, func() {
+		k, err := snapshotKernel(g)
+		k0, k0Err = &k, err
+	})
 	if ctx.Err() != nil {
 		p.kill()
 	}
 	ps := p.stop()
 	o.finish(res, g, before, ps, runErr, ctx.Err() != nil)
+	o.finishKernel(res, g, k0, k0Err)
 	o.Log.Info("replay finished", "status", res.Status, "wall_s", res.WallS, "fidelity", res.Fidelity,
 		"exit_code", res.Exit.Code, "signal", res.Exit.Signal, "oom_kill_delta", res.OOMKillDelta)
 	return res, nil
@@ -180,8 +186,8 @@ func (o *Options) replay(ctx context.Context, g *cgroup.Group, targets []int64) 
 
 // drive waits for the worker to be ready, brings it to sample 0 (the
 // starting state, before the clock starts), then runs the schedule for the
-// other samples.
-func (o *Options) drive(ctx context.Context, p *workerProc, targets []int64, res *Result) error {
+// other samples. It calls started when the clock starts.
+func (o *Options) drive(ctx context.Context, p *workerProc, targets []int64, res *Result, started func()) error {
 	pageSize, err := p.ready(ctx)
 	if err != nil {
 		return fmt.Errorf("worker start: %w", err)
@@ -201,6 +207,7 @@ func (o *Options) drive(ctx context.Context, p *workerProc, targets []int64, res
 		return err
 	}
 	res.SetupS = seconds(clk.Now().Sub(setup))
+	started()
 	dues := DueTimes(o.Trace, o.Speed)[1:]
 	r, err := runSchedule(ctx, clk, dues, func(i int, late time.Duration) error { return step(i+1, late) })
 	res.SamplesReplayed = 1 + r.Done
@@ -223,6 +230,22 @@ func (o *Options) newResult(g *cgroup.Group, targets []int64) *Result {
 		res.TargetPeakBytes = max(res.TargetPeakBytes, t)
 	}
 	return res
+}
+
+// finishKernel fills in what the kernel counted since k0, the snapshot
+// taken when the clock started (none if the setup failed). A counter it
+// cannot read is noted in res.Error; the replay's status stands.
+func (o *Options) finishKernel(res *Result, g *cgroup.Group, k0 *kernelSnapshot, k0Err error) {
+	if k0 == nil {
+		return
+	}
+	k, err := snapshotKernel(g)
+	if err = errors.Join(k0Err, err); err != nil {
+		o.Log.Warn("kernel counters", "err", err)
+		res.Error = strings.TrimPrefix(res.Error+"; kernel counters: "+err.Error(), "; ")
+		return
+	}
+	res.Kernel = k.since(*k0)
 }
 
 // finish fills in how the worker ended and what the group counted. A

@@ -65,6 +65,10 @@ type Result struct {
 	OOMKilled         bool                `json:"oom_killed"`
 	OOMKillDelta      uint64              `json:"oom_kill_delta"`
 	MemoryEventsDelta cgroup.MemoryEvents `json:"memory_events_delta"`
+	// Kernel is what the kernel counted while the schedule ran: memory
+	// stall, reclaim and swap; nil if the setup failed, or in results
+	// from before memqos recorded it.
+	Kernel *Kernel `json:"kernel,omitempty"`
 	// TargetPeakBytes is the largest target of the whole trace;
 	// PeakFootprintBytes the largest footprint the worker reached;
 	// CgroupPeakBytes the group's memory.peak after the replay.

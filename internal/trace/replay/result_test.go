@@ -60,7 +60,7 @@ func fakeResult(t *testing.T, events string, ps *os.ProcessState, answers int) *
 	g := (&cgroup.FS{Root: root}).Group("memqos-replay-1")
 	res := o.newResult(g, targets)
 	latencies := []time.Duration{41500 * time.Microsecond, 52500 * time.Microsecond, 3 * time.Microsecond, 800 * time.Microsecond, 3 * time.Millisecond}
-	runErr := o.drive(context.Background(), fakeWorker(clk, latencies, answers), targets, res)
+	runErr := o.drive(context.Background(), fakeWorker(clk, latencies, answers), targets, res, func() {})
 	if (runErr != nil) != (answers < len(targets)) {
 		t.Errorf("drive = %v after %d answers", runErr, answers)
 	}
