@@ -24,6 +24,12 @@ type Summary struct {
 	Arms []ArmSummary
 	// Overhead compares each daemon strategy with "none" (overhead bench).
 	Overhead []Overhead
+	// Paired compares each strategy with the reference, run by run
+	// (isolation bench with a reference arm).
+	Paired []Paired
+	// Outcomes are what happened to sessions that did not complete but
+	// did not fail either: OOM kills, which are results of a strategy.
+	Outcomes []Outcome
 	// Failures are the arms, replays and daemons that did not run as
 	// planned, by run: missing arms first, then in the order the arms ran.
 	Failures []Failure
@@ -68,6 +74,12 @@ type ArmSummary struct {
 	// Throughput is none's LOW wall time over this arm's (work
 	// conservation scenario only).
 	Throughput Estimate
+	// HighStallMS and LowStallMS are the class's memory stall: per run,
+	// the mean over the class's sessions of their memory.pressure "some"
+	// increase, in ms. CPU contention cannot move it.
+	HighStallMS, LowStallMS Estimate
+	// Memory are the kernel's counters by class, per session.
+	Memory map[string]Memory
 	// Latency is the grow events' latency by class, pooled over runs.
 	Latency map[string]Latency
 	// Events are the members' memory.events deltas by class, summed over
@@ -111,6 +123,8 @@ func Analyze(r *bench.Results) (*Summary, error) {
 		for _, name := range r.Manifest.Arms {
 			s.Arms = append(s.Arms, analyzeArm(r, idx, s.Runs, name))
 		}
+		s.Paired = pairedWithReference(r, idx, s.Runs)
+		s.Outcomes = outcomes(r, idx, s.Runs)
 	case bench.KindOverhead:
 		for _, name := range r.Manifest.Arms {
 			if name != none {
@@ -154,8 +168,8 @@ func isBaseline(name string) bool { return name == bench.SoloHigh || name == ben
 
 func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummary {
 	as := ArmSummary{Name: name, Baseline: isBaseline(name), Latency: map[string]Latency{},
-		Events: map[string]Events{}, Counters: map[string]float64{}}
-	var hs, ls, has, las, surv, hw, lw, prio, thr []float64
+		Events: map[string]Events{}, Memory: map[string]Memory{}, Counters: map[string]float64{}}
+	var hs, ls, has, las, surv, hw, lw, prio, thr, hst, lst []float64
 	for _, run := range rs {
 		a := idx[run][name]
 		if a == nil {
@@ -171,6 +185,10 @@ func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummar
 			v, ok = meanRatio(a, idx[run][bench.SoloLow], "low", allocTime)
 			appendIf(&las, v, ok)
 		}
+		v, ok := meanStallMS(a, "high")
+		appendIf(&hst, v, ok)
+		v, ok = meanStallMS(a, "low")
+		appendIf(&lst, v, ok)
 		k, n := survivors(a)
 		as.LowCompleted += k
 		as.LowReplays += n
@@ -188,11 +206,13 @@ func analyzeArm(r *bench.Results, idx armIndex, rs []int, name string) ArmSummar
 	}
 	as.HighSlowdown, as.LowSlowdown, as.LowSurvival = estimate(hs), estimate(ls), estimate(surv)
 	as.HighAllocSlowdown, as.LowAllocSlowdown = estimate(has), estimate(las)
+	as.HighStallMS, as.LowStallMS = estimate(hst), estimate(lst)
 	as.HighWallS, as.LowWallS, as.PriorityRatio, as.Throughput = estimate(hw), estimate(lw), estimate(prio), estimate(thr)
 	arms := armsNamed(idx, rs, name)
 	for _, c := range Classes {
 		as.Latency[c] = latencyOf(growLatencies(arms, c))
 		as.Events[c] = eventsOf(arms, c)
+		as.Memory[c] = memoryOf(arms, c)
 	}
 	as.Counters = countersOf(arms)
 	return as

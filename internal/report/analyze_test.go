@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/memqos/memqos/internal/bench"
@@ -206,4 +209,87 @@ func TestLowSlowdownNeedsSameTrace(t *testing.T) {
 	solo := newArm(1, 1, bench.SoloLow, map[string]*replay.Result{"low-0": result(replay.Completed, 20, 100)}, "low-0")
 	s := analyze(t, writeResults(t, m, []arm{none, solo}))
 	checkEstimate(t, "LOW slowdown", armNamed(t, s, "none").LowSlowdown, 1.5, math.NaN(), 1)
+}
+
+func pairedNamed(t *testing.T, s *Summary, name string) Paired {
+	t.Helper()
+	for _, p := range s.Paired {
+		if p.Strategy == name {
+			return p
+		}
+	}
+	t.Fatalf("no paired comparison for %q in %+v", name, s.Paired)
+	return Paired{}
+}
+
+// TestPairedWithReference: differences are taken run by run, only in the
+// runs that have both arms (runs 1 and 2: run 3 has no reference), and a
+// verdict is given only where the interval excludes 0.
+func TestPairedWithReference(t *testing.T) {
+	s := analyze(t, isolation(t, false))
+	so := pairedNamed(t, s, "structops")
+	cells := map[string]PairedCell{}
+	for _, c := range so.Cells {
+		cells[c.Metric.Key] = c
+	}
+	// HIGH stall: structops 18 ms in every run, reference 8 ms.
+	hs := cells["high_stall"]
+	checkEstimate(t, "structops HIGH stall", hs.Strategy, 18, 0, 2)
+	checkEstimate(t, "reference HIGH stall", hs.Reference, 8, 0, 2)
+	checkEstimate(t, "HIGH stall difference", hs.Diff, 10, 0, 2)
+	if hs.Verdict() != Worse {
+		t.Errorf("HIGH stall +10 ± 0 ms: verdict %q, want worse", hs.Verdict())
+	}
+	// LOW wall: structops 2× solo-low, reference 3×: −100 points, better.
+	if lw := cells["low_wall"]; lw.Verdict() != Better || math.Abs(lw.Diff.Mean+100) > 1e-9 {
+		t.Errorf("LOW wall difference %+v, verdict %q; want −100, better", lw.Diff, lw.Verdict())
+	}
+	// LOW stall: structops 525 ms every run; reference (8000+7000)·0.1/2
+	// = 750 in run 1, 800 in run 2 (its low-1 is missing): −225, −275.
+	ls := cells["low_stall"]
+	checkEstimate(t, "LOW stall difference", ls.Diff, -250, 12.7062047*stddev(-225, -275)/math.Sqrt(2), 2)
+	if ls.Verdict() != Tie {
+		t.Errorf("LOW stall −250 ± 318 ms: verdict %q, want tie", ls.Verdict())
+	}
+	if len(s.Paired) != 3 || s.Paired[0].Strategy != "none" {
+		t.Errorf("paired strategies %+v, want none, static, structops", s.Paired)
+	}
+}
+
+func TestVerdictNeedsTwoRuns(t *testing.T) {
+	c := PairedCell{Metric: PairedMetrics[0], Diff: Estimate{Mean: -50, HalfWidth: math.NaN(), N: 1}}
+	if c.Verdict() != NoVerdict {
+		t.Errorf("one run: verdict %q, want none", c.Verdict())
+	}
+	c.Metric.LowerIsBetter = false
+	c.Diff = Estimate{Mean: -50, HalfWidth: 10, N: 3}
+	if c.Verdict() != Worse {
+		t.Errorf("lower survival outside the interval: verdict %q, want worse", c.Verdict())
+	}
+}
+
+// TestOutcomesNotFailures: an OOM-killed session of an isolation bench is
+// an outcome of its strategy, HIGH or LOW, and never a failure; static's
+// kill under a memory.max below the trace's peak is expected.
+func TestOutcomesNotFailures(t *testing.T) {
+	s := analyze(t, isolation(t, false))
+	for _, f := range s.Failures {
+		if strings.Contains(f.Problem, string(replay.OOMKilled)) {
+			t.Errorf("an OOM kill listed as a failure: %+v", f)
+		}
+	}
+	want := []Outcome{
+		{Arm: "none", Class: "low", Killed: 1, Sessions: 6, KilledRuns: 1, Runs: 3},
+		{Arm: "static", Class: "high", Killed: 3, Sessions: 3, KilledRuns: 3, Runs: 3, Expected: true, LimitBytes: 300_000_000, PeakBytes: 400_000_000},
+	}
+	if !reflect.DeepEqual(s.Outcomes, want) {
+		t.Errorf("outcomes %+v, want %+v", s.Outcomes, want)
+	}
+	var buf bytes.Buffer
+	if err := SummaryTable(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "static: 3 of 3 HIGH sessions OOM-killed, in 3 of 3 runs; its memory.max (300 MB) is below its peak (400 MB): as expected") {
+		t.Errorf("summary does not say static's kill was expected:\n%s", buf.String())
+	}
 }

@@ -21,6 +21,15 @@
 // LOW trace alone, one after the other), under the same parent limit, in
 // the same run.
 //
+//   - HIGH stall, LOW stall: per run, the mean over the class's sessions
+//     of their memory stall, the increase of their group's
+//     memory.pressure "some" total while the schedule ran (replay
+//     Result.Kernel), in ms. It counts time stalled in reclaim, throttled
+//     (memory.high, the memcg_bpf_ops delay), refaulting or swapping in:
+//     what memory cost the session, which CPU contention cannot move.
+//     Every replay with the counters counts, completed or not; a failed
+//     worker's does not. HIGH's stall against solo-high's is the headline
+//     isolation figure.
 //   - HIGH slowdown vs solo: per run, the mean over HIGH members of the
 //     member's wall_s divided by the same member's wall_s in that run's
 //     solo-high. Shown as a ratio and as a change: 1.032 is "+3.2%".
@@ -52,9 +61,31 @@
 //     Completed or not, every replay's events count.
 //   - memory.events: each member's memory_events_delta (high, max, oom,
 //     oom_kill), summed over the class's members, averaged over runs.
+//   - Memory, as the kernel counted it: per class, each session's stall
+//     (some and full) and memory.stat increases (pgscan, pgsteal,
+//     workingset_refault_anon + _file, pswpout + zswpout, pgmajfault),
+//     averaged over the sessions of all runs that have them.
 //   - Daemon counters: each counter of the daemon report whose name
 //     contains "trigger" or "delay", averaged over the runs whose daemon
 //     reported it.
+//
+// # Against the reference
+//
+// Each strategy but the reference is compared with the reference run by
+// run, on HIGH stall, HIGH alloc time vs solo (in % points), HIGH P95
+// grow (the P95 of the arm's HIGH grow latencies, ms), LOW survival (%
+// points), LOW wall vs alone (% points) and LOW stall: per run that has
+// both arms, the difference strategy − reference, then the mean of those
+// differences with its CI. The verdict is "better" or "worse" only where
+// the CI excludes 0 (lower is better, except survival), "tie" where it
+// contains 0, and none with fewer than two paired runs.
+//
+// # Outcomes
+//
+// An isolation session the OOM killer took is a result of its strategy,
+// listed per arm and class with the runs it happened in. It is called
+// expected when every such session had a memory.max, set by the strategy
+// (static), below its trace's peak.
 //
 // # Overhead metrics
 //
@@ -75,9 +106,10 @@
 //
 // An arm missing from a run, an arm with an error, a daemon that failed or
 // did not restore every knob, a member without a result file, and a
-// replay that ended otherwise than "completed" (except an isolation LOW
-// killed by the OOM killer, which is what survival measures) are listed
-// as failures. They never stop the analysis: their values are left out.
+// replay that ended otherwise than "completed" (except an isolation
+// session killed by the OOM killer, an outcome, and an idle HIGH that the
+// bench interrupted once LOW was done) are listed as failures: what went
+// wrong, not what a strategy did. They never stop the analysis: their values are left out.
 //
 // # Determinism
 //

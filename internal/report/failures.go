@@ -12,8 +12,9 @@ import (
 // failures lists what did not run as planned: arms missing from a run or
 // failed, daemons that failed or left knobs changed, replays missing or
 // ended otherwise than completed. An isolation bench's LOW replay killed by
-// the OOM killer is a result (survival), not a failure, and so is an idle
-// HIGH replay that the bench interrupted once the others were done.
+// the OOM killer is a result of its strategy (survival, an Outcome), not
+// a failure, whatever its class; so is an idle HIGH replay that the bench
+// interrupted once the others were done.
 func failures(r *bench.Results, idx armIndex) []Failure {
 	var fs []Failure
 	for run := 1; run <= r.Manifest.Runs; run++ {
@@ -50,7 +51,7 @@ func armFailures(kind bench.Kind, highIdle bool, a *bench.LoadedArm) []Failure {
 		case res == nil:
 			add(m.Name, "no replay result")
 		case res.Status == replay.Completed:
-		case res.Status == replay.OOMKilled && kind == bench.KindIsolation && m.Class == "low":
+		case res.Status == replay.OOMKilled && kind == bench.KindIsolation:
 		case res.Status == replay.Interrupted && highIdle && m.Class == "high":
 		default:
 			add(m.Name, "replay %s: %s", res.Status, res.Error)

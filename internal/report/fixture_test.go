@@ -16,10 +16,16 @@ import (
 const mb10 = 10_000_000
 
 // result is a replay result with a setup event then one grow event of
-// 10 MB per latency.
+// 10 MB per latency. Its kernel counters have 100 µs of stall (half of it
+// full) per µs of grow latency, and 10 pages scanned per grow.
 func result(status replay.Status, wallS float64, growUS ...float64) *replay.Result {
 	r := &replay.Result{Format: replay.ResultFormat, Status: status, WallS: wallS,
-		OOMKilled: status == replay.OOMKilled}
+		OOMKilled: status == replay.OOMKilled, Kernel: &replay.Kernel{Stall: &replay.Stall{}, Stat: map[string]uint64{}}}
+	for _, us := range growUS {
+		r.Kernel.Stall.SomeUS += uint64(100 * us)
+		r.Kernel.Stall.FullUS += uint64(50 * us)
+		r.Kernel.Stat["pgscan"] += 10
+	}
 	r.Events = append(r.Events, replay.Event{Kind: "setup", FootprintBytes: mb10, LatencyUS: 1e6})
 	fp := int64(mb10)
 	for i, us := range growUS {
@@ -99,7 +105,7 @@ func writeJSON(t *testing.T, path string, v any) {
 	}
 }
 
-var isolationArms = []string{"none", "structops", "reference", bench.SoloHigh, bench.SoloLow}
+var isolationArms = []string{"none", "static", "structops", "reference", bench.SoloHigh, bench.SoloLow}
 
 func isolationManifest(highIdle bool) bench.Manifest {
 	return bench.Manifest{Format: bench.ManifestFormat, Kind: bench.KindIsolation,
@@ -117,6 +123,8 @@ func isolationManifest(highIdle bool) bench.Manifest {
 //   - none: HIGH 11, 12, 13 (×r): slowdown 1.1, 1.2, 1.3; LOW 30 (×r),
 //     low-1 OOM-killed in run 1: survival 1/2, 1, 1.
 //   - structops: HIGH 10 (×r), slowdown 1; LOW 40 (×r), slowdown 2.
+//   - static: HIGH OOM-killed in every run under a memory.max of 300 MB,
+//     below its 400 MB peak; LOW 25 (×r).
 //   - reference: run 2's arm failed with low-1's result missing, run 3's
 //     arm is missing.
 func isolation(t *testing.T, highIdle bool) *bench.Results {
@@ -146,9 +154,17 @@ func isolation(t *testing.T, highIdle bool) *bench.Results {
 				"low-0": result(replay.Completed, 20*f, 500, 600),
 			}, "low-0"),
 		)
-		arms[len(arms)-3].Daemon = &bench.DaemonReport{Backend: "structops", Restored: true,
+		static := newArm(run, 5, "static", map[string]*replay.Result{
+			"high-0": result(replay.OOMKilled, 3*f, 400),
+			"low-0":  result(replay.Completed, 25*f, 700),
+			"low-1":  result(replay.Completed, 25*f, 800),
+		}, "high-0", "low-0", "low-1")
+		static.Members[0].Limits = map[string]int64{"memory.max": 300_000_000}
+		static.replays["high-0"].TargetPeakBytes = 400_000_000
+		arms = append(arms, static)
+		arms[len(arms)-4].Daemon = &bench.DaemonReport{Backend: "structops", Restored: true,
 			Counters: map[string]float64{"low.delay_active": 10 * f, "high.triggers": f, "memqos_ticks_total": 99}}
-		arms[len(arms)-3].Timeline = bench.Timeline{IntervalS: 0.5, Members: []string{"high-0", "low-0", "low-1", "parent"},
+		arms[len(arms)-4].Timeline = bench.Timeline{IntervalS: 0.5, Members: []string{"high-0", "low-0", "low-1", "parent"},
 			Samples: [][]uint64{{0, 0, 0, 0}, {1e8, 2e8, 2e8, 5e8}, {3e8, 3e8, 2e8, 8e8}, {3e8, 1e8, 0, 4e8}}}
 		if run < 3 {
 			ref := newArm(run, (run+2)%5, "reference", map[string]*replay.Result{

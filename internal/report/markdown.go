@@ -20,6 +20,9 @@ func Markdown(w io.Writer, r *bench.Results, s *Summary) error {
 		md.overhead(s)
 	} else {
 		md.comparison(r, s)
+		md.paired(s)
+		md.outcomes(s)
+		md.memory(s)
 		md.latency(s)
 		md.events(s)
 	}
@@ -124,8 +127,8 @@ func armOrder(r *bench.Results, run int) []string {
 
 func (md *mdWriter) comparison(r *bench.Results, s *Summary) {
 	md.f("\n## Isolation\n\n")
-	cols := []string{"strategy", "HIGH slowdown vs solo", "HIGH alloc time vs solo", "LOW survival", "LOW slowdown vs alone",
-		"LOW alloc time vs alone", "HIGH wall (s)", "LOW wall (s)", "LOW/HIGH wall"}
+	cols := []string{"strategy", "HIGH stall (ms)", "HIGH slowdown vs solo", "HIGH alloc time vs solo", "LOW survival", "LOW slowdown vs alone",
+		"LOW alloc time vs alone", "LOW stall (ms)", "HIGH wall (s)", "LOW wall (s)", "LOW/HIGH wall"}
 	if r.Manifest.Scenario.HighIdle {
 		cols = append(cols, "LOW throughput vs none")
 	}
@@ -135,16 +138,79 @@ func (md *mdWriter) comparison(r *bench.Results, s *Summary) {
 		if a.Baseline {
 			continue
 		}
-		cells := []string{a.Name, slowdown(a.HighSlowdown), slowdown(a.HighAllocSlowdown), survival(a), slowdown(a.LowSlowdown),
-			slowdown(a.LowAllocSlowdown), plusMinus(a.HighWallS, 1, 2, false), plusMinus(a.LowWallS, 1, 2, false), plusMinus(a.PriorityRatio, 1, 2, false)}
+		cells := []string{a.Name, plusMinus(a.HighStallMS, 1, 0, false), slowdown(a.HighSlowdown), slowdown(a.HighAllocSlowdown), survival(a), slowdown(a.LowSlowdown),
+			slowdown(a.LowAllocSlowdown), plusMinus(a.LowStallMS, 1, 0, false), plusMinus(a.HighWallS, 1, 2, false), plusMinus(a.LowWallS, 1, 2, false), plusMinus(a.PriorityRatio, 1, 2, false)}
 		if r.Manifest.Scenario.HighIdle {
 			cells = append(cells, plusMinus(a.Throughput, 1, 3, false))
 		}
 		md.row(cells...)
 	}
-	md.f("\nBaselines, wall time (s): solo-high HIGH %s, solo-low LOW %s.\n",
-		plusMinus(baseline(s, bench.SoloHigh).HighWallS, 1, 2, false),
-		plusMinus(baseline(s, bench.SoloLow).LowWallS, 1, 2, false))
+	sh, sl := baseline(s, bench.SoloHigh), baseline(s, bench.SoloLow)
+	md.f("\nBaselines: solo-high HIGH wall %s s, stall %s ms; solo-low LOW wall %s s, stall %s ms.\n",
+		plusMinus(sh.HighWallS, 1, 2, false), plusMinus(sh.HighStallMS, 1, 0, false),
+		plusMinus(sl.LowWallS, 1, 2, false), plusMinus(sl.LowStallMS, 1, 0, false))
+}
+
+func (md *mdWriter) paired(s *Summary) {
+	if len(s.Paired) == 0 {
+		return
+	}
+	md.f("\n## Against the reference\n\nEach strategy against `reference` in the same runs: per run, strategy − reference; " +
+		"mean ± 95 %% CI of those differences. **better** or **worse** only where the interval excludes 0, " +
+		"**tie** where it does not; no word with fewer than two paired runs. Stall and times: lower is better; survival: higher.\n\n")
+	cols := []string{"strategy"}
+	for _, m := range PairedMetrics {
+		cols = append(cols, m.Title+" ("+m.Unit+")")
+	}
+	md.row(cols...)
+	md.row(slices.Repeat([]string{"---"}, len(cols))...)
+	for _, p := range s.Paired {
+		cells := []string{p.Strategy}
+		for _, c := range p.Cells {
+			text := pairedText(c)
+			if v := c.Verdict(); v != NoVerdict {
+				text = strings.Replace(text, string(v), "**"+string(v)+"**", 1)
+			}
+			cells = append(cells, text)
+		}
+		md.row(cells...)
+	}
+	md.f("\n")
+	for _, p := range s.Paired {
+		md.f("- %s\n", verdictSentence(p))
+	}
+}
+
+func (md *mdWriter) outcomes(s *Summary) {
+	if len(s.Outcomes) == 0 {
+		return
+	}
+	md.f("\n## Outcomes\n\nSessions the OOM killer took: a result of the strategy, not a failure of the bench.\n\n")
+	for _, o := range s.Outcomes {
+		md.f("- %s\n", outcomeText(o))
+	}
+}
+
+func (md *mdWriter) memory(s *Summary) {
+	md.f("\n## Memory, as the kernel counted it\n\nPer session, mean over the sessions of all runs, while the schedule ran: " +
+		"memory stall (memory.pressure some and full, ms), and memory.stat's pages scanned, reclaimed, refaulted, " +
+		"swapped out (to swap or zswap) and major faults.\n\n")
+	md.row("arm", "class", "sessions", "stall some (ms)", "stall full (ms)", "pgscan", "pgsteal", "refaults", "swapped out", "major faults")
+	md.row(append([]string{"---", "---"}, slices.Repeat([]string{"---:"}, 8)...)...)
+	for _, a := range s.Arms {
+		for _, c := range Classes {
+			m := a.Memory[c]
+			if m.Sessions == 0 {
+				continue
+			}
+			some, full := na, na
+			if m.StallSessions > 0 {
+				some, full = num(m.StallSomeMS, 0), num(m.StallFullMS, 0)
+			}
+			md.row(a.Name, strings.ToUpper(c), strconv.Itoa(m.Sessions), some, full, num(m.Scan, 0), num(m.Steal, 0),
+				num(m.Refault, 0), num(m.SwapOut, 0), num(m.MajFault, 0))
+		}
+	}
 }
 
 func baseline(s *Summary, name string) ArmSummary {

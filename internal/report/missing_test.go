@@ -29,9 +29,9 @@ func TestMissingData(t *testing.T) {
 	if none.LowCompleted != 0 || none.LowReplays != 1 {
 		t.Errorf("none LOW survivors %d/%d, want 0/1", none.LowCompleted, none.LowReplays)
 	}
-	// run 1: reference, solo-high, solo-low missing; none: worker_failed
+	// run 1: static, reference, solo-high, solo-low missing; none: worker_failed
 	// low-0, no low-1; structops: no results; run 2: every arm missing.
-	if want := 3 + 2 + 2 + 5; len(s.Failures) != want {
+	if want := 4 + 2 + 2 + 6; len(s.Failures) != want {
 		t.Errorf("%d failures, want %d: %+v", len(s.Failures), want, s.Failures)
 	}
 	var md, table bytes.Buffer
@@ -41,12 +41,12 @@ func TestMissingData(t *testing.T) {
 	if err := SummaryTable(&table, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| structops | n/a | n/a | n/a | n/a | n/a | n/a | n/a |", "replay worker_failed"} {
+	for _, want := range []string{"| structops | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |", "replay worker_failed"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}
 	}
-	if !strings.Contains(table.String(), "12 failures") {
+	if !strings.Contains(table.String(), "14 failures") {
 		t.Errorf("table lacks the failure count:\n%s", table.String())
 	}
 	if _, err := Write(t.TempDir(), r, s); err != nil {
