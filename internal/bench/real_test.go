@@ -90,9 +90,28 @@ func TestRealIsolation(t *testing.T) {
 	}
 	for _, a := range res.Arms {
 		checkArm(t, a, sc)
+		checkKernelCounters(t, a, probe.PSI.OK)
 	}
 	if kids, err := fsys.Group(o.Parent).Children(); err != nil || len(kids) > 0 {
 		t.Errorf("groups left below %s: %v (%v)", o.Parent, kids, err)
+	}
+}
+
+// checkKernelCounters: every replay that ran its schedule has what the
+// kernel counted for its group, with the memory stall where the kernel
+// has PSI.
+func checkKernelCounters(t *testing.T, a *LoadedArm, psi bool) {
+	t.Helper()
+	for name, r := range a.Replays {
+		switch {
+		case r.SamplesReplayed < 2:
+		case r.Kernel == nil:
+			t.Errorf("%s/%s: no kernel counters (%s)", a.Name, name, r.Error)
+		case psi != (r.Kernel.Stall != nil):
+			t.Errorf("%s/%s: memory stall %+v on a kernel with PSI %v", a.Name, name, r.Kernel.Stall, psi)
+		case len(r.Kernel.Stat) == 0:
+			t.Errorf("%s/%s: no memory.stat counters", a.Name, name)
+		}
 	}
 }
 
