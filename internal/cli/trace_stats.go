@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,7 +13,8 @@ import (
 )
 
 func newTraceStatsCmd(g *globals) *cobra.Command {
-	var asJSON bool
+	var asJSON, together bool
+	var baseMB, limitMB float64
 	cmd := &cobra.Command{
 		Use:   "stats TRACE...",
 		Short: "Print memory statistics of traces",
@@ -28,38 +30,85 @@ mean (every sample counts once). P95 interpolates linearly between the
 closest ranks (type 7). A burst is a maximal run of consecutive samples
 whose total memory is above %.1f times the trace's median.
 
-With --json, memory is in bytes and durations in seconds.`, strings.Join(trace.BuiltinNames(), ", "), trace.BurstFactor),
+With --together, it also describes the traces replayed at once, as the
+isolation bench replays its sessions (name a trace twice for two sessions
+of it): each starts at time 0 with --base-mb added to every sample, holds
+each sample until the next and frees everything after its last. It prints
+the peak of their sum, and how long (in trace time; at N× divide by N) and
+by how much the sum is above --limit-mb: the memory someone must do
+without, for that long, if no session is OOM-killed and nothing is
+swapped. No isolation policy can make that wait disappear, only move it.
+
+With --json, memory is in bytes and durations in seconds; with --together
+the output is an object with "traces" and "together".`, strings.Join(trace.BuiltinNames(), ", "), trace.BurstFactor),
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			all, err := traceStats(args)
+			switch {
+			case !together && (cmd.Flags().Changed("base-mb") || cmd.Flags().Changed("limit-mb")):
+				return errors.New("--base-mb and --limit-mb describe the traces together: give --together")
+			case baseMB < 0 || limitMB < 0:
+				return errors.New("--base-mb and --limit-mb must be 0 or more")
+			}
+			all, traces, err := traceStats(args)
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeStatsJSON(g.stdout, all)
+			var tg *trace.Together
+			if together {
+				t, err := trace.ComputeTogether(traces, int64(baseMB*1e6), int64(limitMB*1e6))
+				if err != nil {
+					return err
+				}
+				tg = &t
 			}
-			return writeStatsTable(g.stdout, all)
+			if asJSON {
+				return writeStatsJSON(g.stdout, all, tg, int64(limitMB*1e6))
+			}
+			if err := writeStatsTable(g.stdout, all); err != nil {
+				return err
+			}
+			if tg != nil {
+				return writeTogether(g.stdout, *tg, len(traces), baseMB, limitMB)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().BoolVar(&together, "together", false, "also describe the traces replayed at once")
+	cmd.Flags().Float64Var(&baseMB, "base-mb", 0, "with --together: MB added to every sample, as bench --base-mb")
+	cmd.Flags().Float64Var(&limitMB, "limit-mb", 0, "with --together: the limit the sum is compared with, in MB, as bench --total-mb")
 	return cmd
 }
 
 // traceStats loads each trace reference and computes its statistics.
-func traceStats(refs []string) ([]trace.Stats, error) {
+func traceStats(refs []string) ([]trace.Stats, []*trace.Trace, error) {
 	all := make([]trace.Stats, 0, len(refs))
+	var traces []*trace.Trace
 	for _, ref := range refs {
 		t, err := trace.LoadRef(ref)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		st, err := trace.ComputeStats(t)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		all = append(all, st)
+		all, traces = append(all, st), append(traces, t)
 	}
-	return all, nil
+	return all, traces, nil
+}
+
+// writeTogether describes n traces replayed at once.
+func writeTogether(w io.Writer, tg trace.Together, n int, baseMB, limitMB float64) error {
+	_, err := fmt.Fprintf(w, "\ntogether (%d traces from time 0, +%g MB each): peak %.1f MB at %.1fs", n, baseMB,
+		float64(tg.PeakBytes)/1e6, tg.PeakAt.Seconds())
+	if err == nil && limitMB > 0 {
+		_, err = fmt.Fprintf(w, "; above %g MB for %.1fs of trace time, by up to %.1f MB", limitMB, tg.Over.Seconds(), float64(tg.ExcessBytes)/1e6)
+	}
+	if err == nil {
+		_, err = fmt.Fprintln(w)
+	}
+	return err
 }
 
 func writeStatsTable(w io.Writer, all []trace.Stats) error {
@@ -83,7 +132,16 @@ type statsJSON struct {
 	Bursts              int           `json:"bursts"`
 }
 
-func writeStatsJSON(w io.Writer, all []trace.Stats) error {
+// togetherJSON is --together in the --json output.
+type togetherJSON struct {
+	PeakBytes   int64   `json:"peak_bytes"`
+	PeakAtS     float64 `json:"peak_at_s"`
+	LimitBytes  int64   `json:"limit_bytes,omitempty"`
+	OverS       float64 `json:"over_s"`
+	ExcessBytes int64   `json:"excess_bytes"`
+}
+
+func writeStatsJSON(w io.Writer, all []trace.Stats, tg *trace.Together, limit int64) error {
 	out := make([]statsJSON, 0, len(all))
 	for _, s := range all {
 		out = append(out, statsJSON{
@@ -92,5 +150,11 @@ func writeStatsJSON(w io.Writer, all []trace.Stats) error {
 			BurstThresholdBytes: s.BurstThreshold, Bursts: s.Bursts,
 		})
 	}
-	return writeJSON(w, out)
+	if tg == nil {
+		return writeJSON(w, out)
+	}
+	return writeJSON(w, struct {
+		Traces   []statsJSON  `json:"traces"`
+		Together togetherJSON `json:"together"`
+	}{out, togetherJSON{tg.PeakBytes, tg.PeakAt.Seconds(), limit, tg.Over.Seconds(), tg.ExcessBytes}})
 }

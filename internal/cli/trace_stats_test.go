@@ -25,6 +25,9 @@ func TestTraceStatsGolden(t *testing.T) {
 	}{
 		{"table", "trace_stats.golden", nil},
 		{"json", "trace_stats_json.golden", []string{"--json"}},
+		// Scenario 1: HIGH and two LOW sessions, +100 MB each, 1100 MB.
+		{"together", "trace_stats_together.golden", []string{"--together", "--base-mb", "100", "--limit-mb", "1100", builtins[1]}},
+		{"together json", "trace_stats_together_json.golden", []string{"--together", "--base-mb", "100", "--limit-mb", "1100", "--json", builtins[1]}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +50,10 @@ func TestTraceStatsErrors(t *testing.T) {
 		{"no trace", []string{"trace", "stats"}, "memqos: requires at least 1 arg(s), only received 0\n"},
 		{"unknown builtin", []string{"trace", "stats", "builtin:nope"},
 			`memqos: unknown builtin trace "nope" (have: dask__dask-11628, sigmavirus24__github3.py-673)` + "\n"},
+		{"limit without together", []string{"trace", "stats", "--limit-mb", "1100", "builtin:dask__dask-11628"},
+			"memqos: --base-mb and --limit-mb describe the traces together: give --together\n"},
+		{"negative base", []string{"trace", "stats", "--together", "--base-mb", "-1", "builtin:dask__dask-11628"},
+			"memqos: --base-mb and --limit-mb must be 0 or more\n"},
 		{"missing file", []string{"trace", "stats", "testdata/no-such-trace.json"},
 			"memqos: open testdata/no-such-trace.json: no such file or directory\n"},
 	}
