@@ -46,7 +46,7 @@ func TestTraceStatsErrors(t *testing.T) {
 	}{
 		{"no trace", []string{"trace", "stats"}, "memqos: requires at least 1 arg(s), only received 0\n"},
 		{"unknown builtin", []string{"trace", "stats", "builtin:nope"},
-			`memqos: unknown builtin trace "nope" (have: dask__dask-11628, sigmavirus24__github3.py-673)` + "\n"},
+			`memqos: unknown builtin trace "nope" (have: dask__dask-11628, dask__dask-2205, pre-commit__pre-commit-2524, sigmavirus24__github3.py-673)` + "\n"},
 		{"missing file", []string{"trace", "stats", "testdata/no-such-trace.json"},
 			"memqos: open testdata/no-such-trace.json: no such file or directory\n"},
 	}
