@@ -30,6 +30,10 @@ func TestScenarioTitle(t *testing.T) {
 		{with(func(sc *Scenario) { sc.Low = sc.Low[:1] }), "", "custom"},
 		{with(func(sc *Scenario) { sc.High = []string{"h.json"}; sc.Name = "mine" }), "", "mine"},
 		{Scenario{Name: "overhead", Low: []string{"builtin:x"}}, "", "overhead"},
+		{with(func(sc *Scenario) {
+			sc.TotalBytes, sc.Speed, sc.High, sc.Low = 2_460_000_000, 5, []string{spiky}, []string{steadyLong, steadyLong}
+		}), "high-bursty", "scenario high-bursty at 5×"},
+		{with(func(sc *Scenario) { sc.TotalBytes, sc.High = 2_460_000_000, []string{spiky} }), "", "custom"},
 	}
 	for _, tt := range tests {
 		p, ok := tt.sc.Preset()

@@ -119,17 +119,31 @@ on memcg_bpf_ops), cgroupfs (memqos's default policy on a stock kernel).
 group, replaying its trace with memqos trace replay --cgroup self; the rest
 of the bench is the same (docs/bench.md).
 
---scenario picks the totals and speed of a named scenario (1, 2, 3, idle);
---total-mb, --speed and --high-idle given explicitly override it. Defaults:
-scenario 1 with HIGH builtin:dask__dask-11628 and two LOW
-builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
+--scenario picks a named scenario: its traces, base, limit and speed
+(docs/bench.md). 1, 2, 3 and idle replay HIGH builtin:dask__dask-11628 and
+two LOW builtin:sigmavirus24__github3.py-673, 100 MB added to every
+sample; low-over-cap, low-spike and high-bursty replay traces chosen to
+break policies. --high, --low, --base-mb, --total-mb, --speed and
+--high-idle given explicitly override the scenario's. Default: scenario 1.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// PreRunE fills the flags not given from the preset, so that
+		// what runs, here or in a guest (--vm, which gets the traces as
+		// flags), is the preset's setup.
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			p, ok := bench.LookupPreset(preset)
 			if !ok {
-				return fmt.Errorf("--scenario %q: want 1, 2, 3 or idle", preset)
+				return fmt.Errorf("--scenario %q: want one of %s", preset, bench.PresetNames())
 			}
 			fl := cmd.Flags()
+			if !fl.Changed("high") {
+				high = slices.Clone(p.High)
+			}
+			if !fl.Changed("low") {
+				low = slices.Clone(p.Low)
+			}
+			if !fl.Changed("base-mb") {
+				f.baseMB = float64(p.BaseBytes) / 1e6
+			}
 			if !fl.Changed("total-mb") {
 				totalMB = p.TotalMB
 			}
@@ -139,6 +153,9 @@ builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
 			if !fl.Changed("high-idle") {
 				highIdle = p.HighIdle
 			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if totalMB <= 0 || int64(totalMB) > math.MaxInt64/1_000_000 {
 				return fmt.Errorf("--total-mb %d: want a positive size", totalMB)
 			}
@@ -149,7 +166,7 @@ builtin:sigmavirus24__github3.py-673, 100 MB added to every sample.`,
 	}
 	fs := cmd.Flags()
 	f.register(fs, 5, "all")
-	fs.StringVar(&preset, "scenario", "1", "named scenario: 1, 2, 3 or idle (see above)")
+	fs.StringVar(&preset, "scenario", "1", "named scenario: "+bench.PresetNames()+" (see above)")
 	fs.IntVar(&totalMB, "total-mb", 1100, "memory.max of the sessions' parent, in decimal MB")
 	fs.StringArrayVar(&high, "high", slices.Clone(bench.DefaultHigh), "HIGH session's trace (repeatable; a path or builtin:NAME)")
 	fs.StringArrayVar(&low, "low", slices.Clone(bench.DefaultLow), "LOW session's trace (repeatable)")

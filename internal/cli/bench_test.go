@@ -31,7 +31,7 @@ func TestBenchRejects(t *testing.T) {
 		want string
 	}{
 		{[]string{"bench", "isolation"}, `required flag(s) "out" not set`},
-		{[]string{"bench", "isolation", "-o", fresh, "--scenario", "9"}, `--scenario "9": want 1, 2, 3 or idle`},
+		{[]string{"bench", "isolation", "-o", fresh, "--scenario", "9"}, `--scenario "9": want one of 1, 2, 3, idle, low-over-cap, low-spike, high-bursty`},
 		{[]string{"bench", "isolation", "-o", fresh, "--total-mb", "0"}, "--total-mb 0: want a positive size"},
 		{[]string{"bench", "isolation", "-o", fresh, "--strategies", "none,fast"}, `unknown strategy "fast"`},
 		{[]string{"bench", "isolation", "-o", fresh, "--base-mb", "-1"}, "--base-mb"},
@@ -81,6 +81,34 @@ func TestGuestBenchArgs(t *testing.T) {
 	}
 	if len(files) != 1 || files[0] != (vm.File{Host: tr, Guest: "/work/traces/0-my trace.json"}) {
 		t.Errorf("files %+v", files)
+	}
+}
+
+// TestGuestBenchArgsPreset: a preset's traces go to the guest as flags,
+// the ones given explicitly instead of the preset's.
+func TestGuestBenchArgsPreset(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "high-bursty"}, "--high=builtin:pre-commit__pre-commit-2524 --low=builtin:dask__dask-2205 --low=builtin:dask__dask-2205 --scenario=high-bursty"},
+		{[]string{"--scenario", "low-spike", "--low", "builtin:x"}, "--high=builtin:dask__dask-2205 --low=builtin:x --scenario=low-spike"},
+		{nil, "--high=builtin:dask__dask-11628 --low=builtin:sigmavirus24__github3.py-673 --low=builtin:sigmavirus24__github3.py-673"},
+	} {
+		cmd := newBenchIsolationCmd(&globals{})
+		cmd.RunE = func(*cobra.Command, []string) error { return nil }
+		cmd.SetArgs(append([]string{"--out", "/tmp/x", "--vm", "k"}, tc.args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		argv, _, err := guestBenchArgs(cmd.Flags(), "isolation")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "memqos bench isolation --out /out/results --no-summary --progress-lines " + tc.want
+		if got := strings.Join(argv, " "); got != want {
+			t.Errorf("%q: guest command\n%s\nwant\n%s", tc.args, got, want)
+		}
 	}
 }
 

@@ -75,8 +75,8 @@ the output is an object with "traces" and "together".`, strings.Join(trace.Built
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.Flags().BoolVar(&together, "together", false, "also describe the traces replayed at once")
-	cmd.Flags().Float64Var(&baseMB, "base-mb", 0, "with --together: MB added to every sample, as bench --base-mb")
-	cmd.Flags().Float64Var(&limitMB, "limit-mb", 0, "with --together: the limit the sum is compared with, in MB, as bench --total-mb")
+	cmd.Flags().Float64Var(&baseMB, "base-mb", 0, "with --together: memory added to every sample, in decimal MB (1 MB = 10^6 bytes), as bench --base-mb")
+	cmd.Flags().Float64Var(&limitMB, "limit-mb", 0, "with --together: the limit the sum is compared with, in decimal MB, as bench --total-mb")
 	return cmd
 }
 

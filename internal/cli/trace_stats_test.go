@@ -49,7 +49,7 @@ func TestTraceStatsErrors(t *testing.T) {
 	}{
 		{"no trace", []string{"trace", "stats"}, "memqos: requires at least 1 arg(s), only received 0\n"},
 		{"unknown builtin", []string{"trace", "stats", "builtin:nope"},
-			`memqos: unknown builtin trace "nope" (have: dask__dask-11628, sigmavirus24__github3.py-673)` + "\n"},
+			`memqos: unknown builtin trace "nope" (have: dask__dask-11628, dask__dask-2205, pre-commit__pre-commit-2524, sigmavirus24__github3.py-673)` + "\n"},
 		{"limit without together", []string{"trace", "stats", "--limit-mb", "1100", "builtin:dask__dask-11628"},
 			"memqos: --base-mb and --limit-mb describe the traces together: give --together\n"},
 		{"negative base", []string{"trace", "stats", "--together", "--base-mb", "-1", "builtin:dask__dask-11628"},

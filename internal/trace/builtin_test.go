@@ -8,14 +8,15 @@ import (
 )
 
 func TestBuiltinNames(t *testing.T) {
-	want := []string{"dask__dask-11628", "sigmavirus24__github3.py-673"}
+	want := []string{"dask__dask-11628", "dask__dask-2205", "pre-commit__pre-commit-2524", "sigmavirus24__github3.py-673"}
 	if got := BuiltinNames(); !slices.Equal(got, want) {
 		t.Errorf("BuiltinNames = %q, want %q", got, want)
 	}
 }
 
 // TestBuiltin checks the built-in traces against what the files hold:
-// 95 samples over 98.3 s, and 100 samples of which the last is "0B / 0B".
+// 95 samples over 98.3 s; 100 samples of which the last is "0B / 0B";
+// 353 samples over 367.9 s; 315 samples, the last "0B / 0B".
 func TestBuiltin(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -25,6 +26,8 @@ func TestBuiltin(t *testing.T) {
 	}{
 		{"dask__dask-11628", 95, 98338 * time.Millisecond, "podman-stats:dask__dask-11628.json"},
 		{"sigmavirus24__github3.py-673", 99, 101604 * time.Millisecond, "podman-stats:sigmavirus24__github3.py-673.json"},
+		{"dask__dask-2205", 353, 367920 * time.Millisecond, "podman-stats:dask__dask-2205.json"},
+		{"pre-commit__pre-commit-2524", 314, 326171 * time.Millisecond, "podman-stats:pre-commit__pre-commit-2524.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,5 +51,5 @@ func TestBuiltinUnknown(t *testing.T) {
 		}
 	}
 	_, err := Builtin("nope")
-	checkMessage(t, err, `unknown builtin trace "nope" (have: dask__dask-11628, sigmavirus24__github3.py-673)`)
+	checkMessage(t, err, `unknown builtin trace "nope" (have: dask__dask-11628, dask__dask-2205, pre-commit__pre-commit-2524, sigmavirus24__github3.py-673)`)
 }

@@ -106,6 +106,8 @@ func TestComputeStatsBuiltin(t *testing.T) {
 	}{
 		{"dask__dask-11628", 95, 197.894, 320.9, 1},
 		{"sigmavirus24__github3.py-673", 99, 213.426, 305.5, 0},
+		{"dask__dask-2205", 353, 208.064, 229.2, 0},
+		{"pre-commit__pre-commit-2524", 314, 306.133, 1862, 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
