@@ -39,10 +39,24 @@ type armPlan struct {
 	name     string
 	run      int
 	order    int
-	strategy Strategy // "" for a baseline
+	strategy Strategy // "" for a baseline and a variant
+	// variant is the variant the arm runs, if it runs one.
+	variant *Variant
 	sessions []*session
 	// sequential: run the sessions one after the other (overhead bench).
 	sequential bool
+}
+
+// runsDaemon says whether the arm runs the memqos daemon.
+func (p armPlan) runsDaemon() bool { return p.variant != nil || p.strategy.RunsDaemon() }
+
+// daemonConfig is the arm's daemon configuration, for a root and a state
+// file.
+func (p armPlan) daemonConfig(root, state string) (string, error) {
+	if p.variant != nil {
+		return p.variant.daemonConfig(root, state)
+	}
+	return p.strategy.daemonConfig(root, state), nil
 }
 
 // armRunner runs arms below one parent group.
@@ -108,8 +122,8 @@ func (ar *armRunner) runIn(ctx context.Context, p armPlan, dir string, a *Arm) (
 		groups[i] = ps.group()
 		a.Members[i].Cgroup, a.Members[i].Container = groups[i].Name(), ps.container()
 	}
-	if p.strategy.RunsDaemon() {
-		rd, err := startDaemon(ctx, ar.fsys, p.strategy, root.Path(), dir, len(p.sessions))
+	if p.runsDaemon() {
+		rd, err := startDaemon(ctx, ar.fsys, p, root.Path(), dir, len(p.sessions))
 		if err != nil {
 			return err
 		}

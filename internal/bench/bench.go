@@ -30,7 +30,10 @@ type Options struct {
 	Manifest   Manifest
 	Scenario   Scenario
 	Strategies []Strategy
-	Runs       int
+	// Variants are daemon configurations run as arms of their own after
+	// the strategies (isolation bench).
+	Variants []Variant
+	Runs     int
 	// Seed orders the arms within each run.
 	Seed uint64
 	// ArmTimeout bounds each arm's replays; a replay still running then
@@ -147,7 +150,7 @@ func runArms(ctx context.Context, o Options, names []string, plan func(run int, 
 	}
 	defer func() { err = errors.Join(err, ar.rt.close()) }()
 	m := o.Manifest
-	m.Format, m.Scenario, m.Arms, m.Runs = ManifestFormat, o.Scenario, names, o.Runs
+	m.Format, m.Scenario, m.Arms, m.Runs, m.Variants = ManifestFormat, o.Scenario, names, o.Runs, o.Variants
 	m.Runtime = o.runtime()
 	if m.Runtime == PodmanRuntime {
 		m.Image = o.Image

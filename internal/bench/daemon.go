@@ -37,9 +37,13 @@ type runningDaemon struct {
 
 // startDaemon writes the arm's configuration into dir, starts the daemon on
 // it, and waits until it governs members cgroups.
-func startDaemon(ctx context.Context, fsys *cgroup.FS, s Strategy, root, dir string, members int) (*runningDaemon, error) {
+func startDaemon(ctx context.Context, fsys *cgroup.FS, p armPlan, root, dir string, members int) (*runningDaemon, error) {
 	state := filepath.Join(dir, "state.json")
-	text := s.daemonConfig(root, state)
+	s := p.name
+	text, err := p.daemonConfig(root, state)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(text), 0o644); err != nil {
 		return nil, err
 	}

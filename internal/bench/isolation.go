@@ -38,10 +38,22 @@ func Isolation(ctx context.Context, o Options) error {
 	for _, s := range o.Strategies {
 		names = append(names, string(s))
 	}
+	variants := map[string]*Variant{}
+	for i, v := range o.Variants {
+		if slices.Contains(names, v.Name) || variants[v.Name] != nil || v.Name == SoloHigh || v.Name == SoloLow {
+			return fmt.Errorf("variant %q: the name is taken", v.Name)
+		}
+		variants[v.Name] = &o.Variants[i]
+		names = append(names, v.Name)
+	}
 	names = append(names, SoloHigh, SoloLow)
 	o.Manifest.Kind = KindIsolation
 	return runArms(ctx, o, names, func(run int, name string) armPlan {
-		return isolationPlan(sc, traces, run, name)
+		p := isolationPlan(sc, traces, run, name)
+		if v := variants[name]; v != nil {
+			p.strategy, p.variant = "", v
+		}
+		return p
 	})
 }
 

@@ -69,8 +69,14 @@ func TestRealIsolation(t *testing.T) {
 		High: []string{writeTrace(t, dir, "high", 150e6, 20)}, Low: []string{writeTrace(t, dir, "low", 120e6, 20), writeTrace(t, dir, "low", 120e6, 20)}}
 	out := filepath.Join(dir, "results")
 	var progress []string
+	// A variant runs the daemon on its own configuration beside the
+	// strategies: the stock backend with a wider headroom.
+	variant, err := ParseVariant("cgroupfs-wide", []byte("backend: cgroupfs\ndetector: {headroom: 25%}\nclasses:\n  - {name: high, priority: high}\n  - {name: low, priority: low}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	o := Options{FS: fsys, Parent: strings.TrimPrefix(parent.Name(), "/") + "/bench", Out: out, Scenario: sc,
-		Strategies: strategies, Runs: 1, Seed: 7, ArmTimeout: 2 * time.Minute, Worker: workerForTest,
+		Strategies: strategies, Variants: []Variant{variant}, Runs: 1, Seed: 7, ArmTimeout: 2 * time.Minute, Worker: workerForTest,
 		Log:      slog.New(slog.NewTextHandler(testutil.LogWriter(t), nil)),
 		Manifest: Manifest{Version: "test", Kernel: probe.Kernel},
 		Progress: func(done, total int, a *Arm) { progress = append(progress, a.Name) },
@@ -84,7 +90,7 @@ func TestRealIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantArms := len(strategies) + 2
+	wantArms := len(strategies) + 1 + 2
 	if res.Manifest.Finished == "" || len(res.Arms) != wantArms || len(progress) != wantArms {
 		t.Fatalf("manifest %+v, %d arms, progress %v; want %d arms", res.Manifest, len(res.Arms), progress, wantArms)
 	}
@@ -137,7 +143,7 @@ func checkArm(t *testing.T, a *LoadedArm, sc Scenario) {
 			t.Errorf("%s/%s: %s; the limit holds every peak at once", a.Name, name, r.Status)
 		}
 	}
-	daemon := Strategy(a.Name).RunsDaemon()
+	daemon := Strategy(a.Name).RunsDaemon() || a.Name == "cgroupfs-wide"
 	if daemon != (a.Daemon != nil) {
 		t.Errorf("arm %s: daemon report %+v", a.Name, a.Daemon)
 	}

@@ -65,6 +65,9 @@ type Manifest struct {
 	// run ran them all, in its own order (Arm.Order).
 	Arms []string `json:"arms"`
 	Runs int      `json:"runs"`
+	// Variants are the arms that ran a daemon configuration given to the
+	// bench (--variant), with that configuration.
+	Variants []Variant `json:"variants,omitempty"`
 	// Started and Finished are RFC 3339 times.
 	Started  string `json:"started"`
 	Finished string `json:"finished,omitempty"`

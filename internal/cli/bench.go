@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/memqos/memqos/internal/bench"
@@ -44,7 +46,34 @@ type benchFlags struct {
 	armTimeout time.Duration
 	parent     string
 	runtime    string
-	vm         benchVMFlags
+	// variants are --variant NAME=FILE (isolation).
+	variants []string
+	vm       benchVMFlags
+}
+
+// parseVariants reads --variant NAME=FILE: each file a daemon
+// configuration with classes high and low, run as an arm of its own.
+func parseVariants(flags []string) ([]bench.Variant, error) {
+	var out []bench.Variant
+	for _, f := range flags {
+		name, file, ok := strings.Cut(f, "=")
+		if !ok || name == "" || file == "" {
+			return nil, fmt.Errorf("--variant %q: want NAME=FILE", f)
+		}
+		text, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--variant %s: %w", name, err)
+		}
+		v, err := bench.ParseVariant(name, text)
+		if err != nil {
+			return nil, fmt.Errorf("--variant %s (%s): %w", name, file, err)
+		}
+		if slices.ContainsFunc(out, func(x bench.Variant) bool { return x.Name == name }) {
+			return nil, fmt.Errorf("--variant %s: given twice", name)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func (f *benchFlags) register(fs *pflag.FlagSet, runs int, strategies string) {
@@ -80,6 +109,9 @@ func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.S
 	}
 	rt, err := bench.ParseRuntime(f.runtime)
 	if err != nil {
+		return err
+	}
+	if _, err := parseVariants(f.variants); err != nil {
 		return err
 	}
 	if f.vm.kernel != "" {
@@ -171,6 +203,7 @@ break policies. --high, --low, --base-mb, --total-mb, --speed and
 	fs.StringArrayVar(&high, "high", slices.Clone(bench.DefaultHigh), "HIGH session's trace (repeatable; a path or builtin:NAME)")
 	fs.StringArrayVar(&low, "low", slices.Clone(bench.DefaultLow), "LOW session's trace (repeatable)")
 	fs.BoolVar(&highIdle, "high-idle", false, "HIGH takes its trace's peak and holds it without allocating while LOW runs")
+	fs.StringArrayVar(&f.variants, "variant", nil, "NAME=FILE: also run the daemon on the configuration FILE (classes high and low) as an arm NAME, in the same runs (repeatable)")
 	return cmd
 }
 
@@ -239,8 +272,12 @@ func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, 
 	pj, _ := json.Marshal(probe)
 	version, commit := buildInfo()
 	prog := newBenchProgress(g.stderr, f.vm.lines)
+	variants, err := parseVariants(f.variants)
+	if err != nil {
+		return err
+	}
 	o := bench.Options{
-		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Runs: f.runs,
+		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Variants: variants, Runs: f.runs,
 		Seed: f.seed, ArmTimeout: f.armTimeout, Worker: worker, Runtime: rt, Image: image, Log: g.logger(), Progress: prog.arm,
 		Manifest: bench.Manifest{Version: version, Commit: commit, Kernel: probe.Kernel, Probe: pj},
 	}

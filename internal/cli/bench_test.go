@@ -66,7 +66,8 @@ func TestGuestBenchArgs(t *testing.T) {
 	}
 	cmd := newBenchIsolationCmd(&globals{})
 	cmd.RunE = func(*cobra.Command, []string) error { return nil }
-	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman"})
+	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman",
+		"--variant", "wide=/etc/memqos/wide.yaml"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -75,12 +76,35 @@ func TestGuestBenchArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "memqos bench isolation --out /out/results --no-summary --progress-lines --high=builtin:dask__dask-11628 " +
-		"--low=/work/traces/0-my trace.json --low=builtin:b --runs=3 --runtime=podman --speed=10"
+		"--low=/work/traces/0-my trace.json --low=builtin:b --runs=3 --runtime=podman --speed=10 --variant=wide=/work/variants/1-wide.yaml"
 	if got := strings.Join(argv, " "); got != want {
 		t.Errorf("guest command\n%s\nwant\n%s", got, want)
 	}
-	if len(files) != 1 || files[0] != (vm.File{Host: tr, Guest: "/work/traces/0-my trace.json"}) {
+	if len(files) != 2 || files[0] != (vm.File{Host: tr, Guest: "/work/traces/0-my trace.json"}) ||
+		files[1] != (vm.File{Host: "/etc/memqos/wide.yaml", Guest: "/work/variants/1-wide.yaml"}) {
 		t.Errorf("files %+v", files)
+	}
+}
+
+func TestParseVariants(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("backend: cgroupfs\nclasses:\n  - {name: high, priority: high}\n  - {name: low, priority: low}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := parseVariants([]string{"a=" + good, "b=" + good})
+	if err != nil || len(vs) != 2 || vs[1].Name != "b" {
+		t.Fatalf("parseVariants = %+v, %v", vs, err)
+	}
+	for flags, want := range map[string]string{
+		"a":                        `--variant "a": want NAME=FILE`,
+		"a=" + dir + "/none.yaml":  "--variant a: open " + dir + "/none.yaml: no such file or directory",
+		"none=" + good:             `--variant none (` + good + `): variant name "none" is taken by a strategy or a baseline`,
+		"a=" + good + ",a=" + good: "--variant a: given twice",
+	} {
+		if _, err := parseVariants(strings.Split(flags, ",")); err == nil || err.Error() != want {
+			t.Errorf("parseVariants(%q) = %v, want %q", flags, err, want)
+		}
 	}
 }
 

@@ -51,6 +51,10 @@ var vmFlagNames = map[string]bool{"vm": true, "vm-mem-mib": true, "vm-timeout": 
 // traceFlagNames are the flags that name traces; their files go into the guest.
 var traceFlagNames = map[string]bool{"high": true, "low": true, "trace": true}
 
+// variantFlag names a variant's configuration file (NAME=FILE); the file
+// goes into the guest.
+const variantFlag = "variant"
+
 // runBenchVM runs the same bench command in a guest: the flags given here,
 // with the trace files put into the guest and the results written to /out,
 // then copied to --out.
@@ -141,7 +145,12 @@ func guestBenchArgs(fs *pflag.FlagSet, kind string) ([]string, []vm.File, error)
 			values = sv.GetSlice()
 		}
 		for _, v := range values {
-			if traceFlagNames[fl.Name] && !strings.HasPrefix(v, trace.BuiltinPrefix) {
+			if fl.Name == variantFlag {
+				name, file, _ := strings.Cut(v, "=")
+				guest := fmt.Sprintf("/work/variants/%d-%s", len(files), filepath.Base(file))
+				files = append(files, vm.File{Host: file, Guest: guest})
+				v = name + "=" + guest
+			} else if traceFlagNames[fl.Name] && !strings.HasPrefix(v, trace.BuiltinPrefix) {
 				if _, serr := os.Stat(v); serr != nil {
 					err = fmt.Errorf("--%s: %w", fl.Name, serr)
 					return

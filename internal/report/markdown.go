@@ -61,6 +61,9 @@ func (md *mdWriter) header(r *bench.Results, s *Summary) {
 	md.item("memqos", fmt.Sprintf("%s (commit %s)", orNA(m.Version), orNA(m.Commit)))
 	md.item("runs", fmt.Sprintf("%d planned, %d with results; %s to %s", m.Runs, len(s.Runs), orNA(m.Started), orNA(m.Finished)))
 	md.item("arms", list(m.Arms))
+	for _, v := range m.Variants {
+		md.f("- **variant %s**, the daemon on this configuration (root and state set by the bench):\n\n```yaml\n%s\n```\n", v.Name, strings.TrimRight(v.Config, "\n"))
+	}
 	md.f("\nEach run ran every arm once, in its own order, so that a drift of the machine over time favours no arm:\n\n")
 	md.row("run", "arm order")
 	md.row("---", "---")

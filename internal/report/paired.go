@@ -13,7 +13,10 @@ import (
 // slow run, moves both.
 type Paired struct {
 	Strategy string
-	Cells    []PairedCell
+	// Memqos says the strategy is one of memqos's own policies: its
+	// default policy on a backend, or a variant given to the bench.
+	Memqos bool
+	Cells  []PairedCell
 }
 
 // PairedCell is one metric of a paired comparison. Strategy and Reference
@@ -97,11 +100,12 @@ func lowSurvivalPct(a, _, _ *bench.LoadedArm) (float64, bool) {
 	return 100 * float64(k) / float64(max(n, 1)), n > 0
 }
 
-// isMemqos reports whether a strategy is one of memqos's own policies,
-// the ones a user runs (not the reference, not a static setting).
-func isMemqos(name string) bool {
+// isMemqos reports whether an arm runs one of memqos's own policies: the
+// default policy on a backend (not the reference, not a static setting),
+// or a variant.
+func isMemqos(m bench.Manifest, name string) bool {
 	s := bench.Strategy(name)
-	return s.RunsDaemon() && s != bench.Reference
+	return s.RunsDaemon() && s != bench.Reference || slices.ContainsFunc(m.Variants, func(v bench.Variant) bool { return v.Name == name })
 }
 
 // pairedWithReference compares every strategy but the reference and the
@@ -115,7 +119,7 @@ func pairedWithReference(r *bench.Results, idx armIndex, rs []int) []Paired {
 		if name == string(bench.Reference) || isBaseline(name) {
 			continue
 		}
-		p := Paired{Strategy: name}
+		p := Paired{Strategy: name, Memqos: isMemqos(r.Manifest, name)}
 		for _, m := range PairedMetrics {
 			p.Cells = append(p.Cells, pairedCell(idx, rs, name, m))
 		}

@@ -73,7 +73,7 @@ func isolationTable(w io.Writer, s *Summary) {
 func againstReference(w io.Writer, s *Summary) error {
 	var ps []Paired
 	for _, p := range s.Paired {
-		if isMemqos(p.Strategy) {
+		if p.Memqos {
 			ps = append(ps, p)
 		}
 	}
