@@ -41,7 +41,7 @@ type armPlan struct {
 	order    int
 	strategy Strategy // "" for a baseline and a variant
 	// variant is the variant the arm runs, if it runs one.
-	variant *Variant
+	variant  *Variant
 	sessions []*session
 	// sequential: run the sessions one after the other (overhead bench).
 	sequential bool
