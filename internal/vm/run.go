@@ -242,7 +242,7 @@ func writeInitramfs(dst string, c *Config, nonce string, mods, argv []string) er
 }
 
 func qemuArgs(c *Config, initrd string) []string {
-	cpu, accel := "max", "tcg,thread=single"
+	cpu, accel := "max", "tcg,thread="+c.TCG
 	if c.Accel == "kvm" {
 		cpu, accel = "host", "kvm"
 	}

@@ -72,6 +72,7 @@ func TestBuildCmdPassesArgsVerbatim(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	for name, c := range map[string]Config{
 		"accel": {Accel: "hvf"},
+		"tcg":   {TCG: "many"},
 		"mem":   {MemoryMB: 64},
 		"env":   {Env: []string{"1BAD=x"}},
 		"envEq": {Env: []string{"NOEQUALS"}},
@@ -343,5 +344,23 @@ func TestParseRootfs(t *testing.T) {
 	b, _ := ParseRootfs("debian:strace")
 	if a.key("bookworm", []byte("s")) == b.key("bookworm", []byte("s")) || a.key("bookworm", []byte("s")) == a.key("bookworm", []byte("t")) || a.key("bookworm", []byte("s")) != a.key("bookworm", []byte("s")) {
 		t.Error("rootfs cache keys do not follow packages and sources")
+	}
+}
+
+func TestQemuArgsTCGThreading(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "tcg,thread=single"},
+		{Config{TCG: TCGMulti}, "tcg,thread=multi"},
+		{Config{Accel: "kvm", TCG: TCGMulti}, "kvm"},
+	} {
+		c := tc.cfg.withDefaults()
+		args := qemuArgs(&c, "initrd")
+		i := slices.Index(args, "-accel")
+		if i < 0 || i+1 >= len(args) || args[i+1] != tc.want {
+			t.Errorf("%+v: qemu args %q; want -accel %s", tc.cfg, args, tc.want)
+		}
 	}
 }
