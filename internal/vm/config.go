@@ -48,6 +48,10 @@ type Config struct {
 	Dir string
 	// OutDir receives the guest's /out directory; "" means discard it.
 	OutDir string
+	// OutSeed, if set, is a host directory whose contents the guest's
+	// /out starts with (with OutDir set): a run can carry on from the
+	// files an earlier run left. Its files are copied, not changed.
+	OutSeed string
 	// OutSizeMB is the size in MiB of the file system that holds /out;
 	// zero means 512. The image is sparse: only what is written takes
 	// host disk space.

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -235,11 +236,38 @@ func TestInitramfsCreatesParentsFirst(t *testing.T) {
 func mkfsFrom(t *testing.T, src string) string {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), "out.img")
-	out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-d", src, img, "16M").CombinedOutput()
-	if err != nil {
-		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	if err := makeOutDisk(context.Background(), img, 16, src); err != nil {
+		t.Fatal(err)
 	}
 	return img
+}
+
+func TestOutSeedMustBeADirectory(t *testing.T) {
+	testutil.Require(t, testutil.Qemu)
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	for _, seed := range []string{file, filepath.Join(t.TempDir(), "missing")} {
+		err := makeOutDisk(context.Background(), filepath.Join(t.TempDir(), "out.img"), 16, seed)
+		if err == nil || !strings.Contains(err.Error(), "seed of the output disk") {
+			t.Errorf("seed %s: got %v; want a seed error", seed, err)
+		}
+	}
+}
+
+func TestConsoleKeepsTheOopsBeforeThePanic(t *testing.T) {
+	con := &console{statusRE: regexp.MustCompile(`^STATUS (\d+)`), errorTag: "ERR", flushedTag: "FLUSHED", flushed: make(chan struct{})}
+	for _, l := range []string{
+		"[   12.5] Oops: int3: 0000 [#1] SMP NOPTI",
+		"[   12.6] Oops: general protection fault [#2] SMP",
+		"[   12.7] Kernel panic - not syncing: Fatal exception in interrupt",
+	} {
+		con.line(l)
+	}
+	pe := &PanicError{Line: con.panic, Oops: con.oops}
+	want := "guest kernel panic: Kernel panic - not syncing: Fatal exception in interrupt (after Oops: int3: 0000 [#1] SMP NOPTI)"
+	if pe.Error() != want {
+		t.Errorf("got %q; want %q", pe.Error(), want)
+	}
 }
 
 func TestCopyOut(t *testing.T) {
