@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/trace"
 )
@@ -30,6 +31,12 @@ type Options struct {
 	// arms discarded, are not run again; an arm begun but not finished is
 	// discarded first (Recover).
 	Resume bool
+	// HoldTracepoint keeps bpf.HeldProbes no-op probes on
+	// memcg:count_memcg_events for the whole bench, attached before the
+	// first arm, so that no arm's daemon patches kernel text when it
+	// attaches or detaches its own (bpf.HoldTracepoint): for guests under
+	// multi-threaded TCG. Every arm, none included, pays for the probes.
+	HoldTracepoint bool
 	// Manifest is copied into Out/bench.json with the fields the bench
 	// fills (format, kind, scenario, arms, times); the caller sets the
 	// version, commit, kernel and probe.
@@ -169,6 +176,13 @@ func runArms(ctx context.Context, o Options, names []string, plan func(run int, 
 	}
 	if _, err := o.FS.CreateEnabled(o.Parent); err != nil {
 		return err
+	}
+	if o.HoldTracepoint {
+		h, herr := bpf.HoldTracepoint()
+		if herr != nil {
+			return herr
+		}
+		defer func() { err = errors.Join(err, h.Close()) }()
 	}
 	total, done := o.Runs*len(names), 0
 	for run := 1; run <= o.Runs; run++ {

@@ -24,6 +24,9 @@ type Lab struct {
 	// Boots is how many guests ran the bench: one, plus one for each
 	// resume after a guest crashed.
 	Boots int `json:"boots"`
+	// HeldProbes is the number of no-op probes held on
+	// memcg:count_memcg_events for the whole bench (Options.HoldTracepoint).
+	HeldProbes int `json:"held_probes,omitempty"`
 }
 
 // DiscardedArm is an arm begun but never finished because the guest that

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/memqos/memqos/internal/bench"
+	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/trace"
 	"github.com/memqos/memqos/internal/vm"
 	"github.com/spf13/cobra"
@@ -39,6 +40,7 @@ type benchVMFlags struct {
 	noSummary bool // in the guest: the host prints the summary
 	lines     bool // in the guest: progress as tagged lines, for the host
 	resume    bool // in the guest: carry on the bench a crashed guest left
+	hold      bool // in the guest: hold the memcg tracepoint (multi-threaded TCG)
 }
 
 func (f *benchVMFlags) register(fs *pflag.FlagSet) {
@@ -53,12 +55,14 @@ func (f *benchVMFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.lines, "progress-lines", false, "report progress as a line per arm, never as a bar")
 	_ = fs.MarkHidden("no-summary")
 	_ = fs.MarkHidden("progress-lines")
+	fs.BoolVar(&f.hold, "hold-tracepoint", false, "keep no-op probes on memcg:count_memcg_events for the whole bench, so that no daemon patches kernel text")
 	_ = fs.MarkHidden("resume")
+	_ = fs.MarkHidden("hold-tracepoint")
 }
 
 // vmFlagNames are the flags that stay on the host.
 var vmFlagNames = map[string]bool{"vm": true, "vm-mem-mib": true, "vm-timeout": true, "vm-console": true, "vm-tcg": true, "vm-crashes": true,
-	"out": true, "no-summary": true, "progress-lines": true, "resume": true}
+	"out": true, "no-summary": true, "progress-lines": true, "resume": true, "hold-tracepoint": true}
 
 // traceFlagNames are the flags that name traces; their files go into the guest.
 var traceFlagNames = map[string]bool{"high": true, "low": true, "trace": true}
@@ -81,14 +85,18 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string, sc b
 		// An oops ends the guest, which a fresh one then replaces, rather
 		// than leaving a damaged kernel to run the next arms.
 		Append: []string{"oops=panic"}}
+	argv, puts, err := guestBenchArgs(cmd.Flags(), kind)
+	if err != nil {
+		return err
+	}
+	held := 0
 	if cfg.TCG == vm.TCGMulti {
 		// The vCPUs' TSCs drift apart under MTTCG, and the clocksource
 		// watchdog would switch the guest to a slower clock.
 		cfg.Append = append(cfg.Append, "tsc=reliable")
-	}
-	argv, puts, err := guestBenchArgs(cmd.Flags(), kind)
-	if err != nil {
-		return err
+		// A daemon attaching its tracepoint probe while the sessions
+		// fault would patch kernel text under MTTCG: docs/bench.md.
+		argv, held = append(argv, "--hold-tracepoint"), bpf.HeldProbes
 	}
 	cfg.Files = puts
 	podmanRuntime := f.runtime == string(bench.PodmanRuntime)
@@ -130,7 +138,7 @@ func runBenchVM(cmd *cobra.Command, g *globals, f *benchFlags, kind string, sc b
 	}
 	res, boots, runErr := runGuests(cmd.Context(), results, f.vm.crashes, boot, g.logger())
 	prog.finish()
-	lab := bench.Lab{Accel: cfg.Accel, TCG: cfg.TCG, CPUs: cfg.CPUs, Kernel: filepath.Base(cfg.Kernel), Boots: boots}
+	lab := bench.Lab{Accel: cfg.Accel, TCG: cfg.TCG, CPUs: cfg.CPUs, Kernel: filepath.Base(cfg.Kernel), Boots: boots, HeldProbes: held}
 	if err := bench.SetLab(results, lab); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		runErr = errors.Join(runErr, fmt.Errorf("recording the lab: %w", err))
 	}
