@@ -54,6 +54,9 @@ type QemuError struct {
 }
 
 func (e *QemuError) Error() string {
+	if e.Stderr == "" {
+		return fmt.Sprintf("qemu failed: %v", e.Err)
+	}
 	return fmt.Sprintf("qemu failed: %v: %s", e.Err, e.Stderr)
 }
 
