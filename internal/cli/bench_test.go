@@ -68,7 +68,7 @@ func TestGuestBenchArgs(t *testing.T) {
 	}
 	cmd := newBenchIsolationCmd(&globals{})
 	cmd.RunE = func(*cobra.Command, []string) error { return nil }
-	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman"})
+	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--vm-tcg", "single", "--vm-crashes", "5", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

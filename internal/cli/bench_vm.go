@@ -50,14 +50,13 @@ func (f *benchVMFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.console, "vm-console", false, "stream the guest console to stderr")
 	fs.StringVar(&f.tcg, "vm-tcg", vm.TCGMulti, `qemu's TCG threading: "multi" (a host thread per guest CPU) or "single" (one host thread for both)`)
 	fs.IntVar(&f.crashes, "vm-crashes", 3, "after a guest crash a fresh guest resumes the bench with the next arm; give up when this many guests in a row crash without finishing an arm")
-	fs.BoolVar(&f.resume, "resume", false, "carry on the bench in --out that a crashed guest left")
 	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the summary table")
 	fs.BoolVar(&f.lines, "progress-lines", false, "report progress as a line per arm, never as a bar")
-	_ = fs.MarkHidden("no-summary")
-	_ = fs.MarkHidden("progress-lines")
+	fs.BoolVar(&f.resume, "resume", false, "carry on the bench in --out that a crashed guest left")
 	fs.BoolVar(&f.hold, "hold-tracepoint", false, "keep no-op probes on memcg:count_memcg_events for the whole bench, so that no daemon patches kernel text")
-	_ = fs.MarkHidden("resume")
-	_ = fs.MarkHidden("hold-tracepoint")
+	for _, name := range []string{"no-summary", "progress-lines", "resume", "hold-tracepoint"} {
+		_ = fs.MarkHidden(name)
+	}
 }
 
 // vmFlagNames are the flags that stay on the host.
@@ -165,8 +164,8 @@ type guestBoot func(ctx context.Context, resume bool) (vm.Result, error)
 // runGuests boots guests until one runs the bench to its end. After a guest
 // crash (guestCrashed), the arm in progress is discarded (bench.Recover)
 // and a fresh guest resumes the bench with the next arm; when maxCrashes
-// guests in a row crash without finishing an arm, it gives up. It returns the last
-// guest's result and how many guests it booted.
+// guests in a row crash without finishing an arm, it gives up. It returns
+// the last guest's result and how many guests it booted.
 func runGuests(ctx context.Context, results string, maxCrashes int, boot guestBoot, log *slog.Logger) (vm.Result, int, error) {
 	resume, done, inARow := false, 0, 0
 	for boots := 1; ; boots++ {
