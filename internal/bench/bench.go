@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/trace"
 )
@@ -22,8 +23,20 @@ type Options struct {
 	// group below it, removed afterwards.
 	FS     *cgroup.FS
 	Parent string
-	// Out is the results directory; it must be empty or not exist.
+	// Out is the results directory; it must be empty or not exist, unless
+	// Resume is set.
 	Out string
+	// Resume carries on the bench already in Out, which a crashed guest
+	// left: the same kind, arms, runs and seed. Arms with results, and
+	// arms discarded, are not run again; an arm begun but not finished is
+	// discarded first (Recover).
+	Resume bool
+	// HoldTracepoint keeps bpf.HeldProbes no-op probes on
+	// memcg:count_memcg_events for the whole bench, attached before the
+	// first arm, so that no arm's daemon patches kernel text when it
+	// attaches or detaches its own (bpf.HoldTracepoint): for guests under
+	// multi-threaded TCG. Every arm, none included, pays for the probes.
+	HoldTracepoint bool
 	// Manifest is copied into Out/bench.json with the fields the bench
 	// fills (format, kind, scenario, arms, times); the caller sets the
 	// version, commit, kernel and probe.
@@ -99,6 +112,13 @@ func (o *Options) check() error {
 	case o.ArmTimeout <= 0:
 		return fmt.Errorf("arm timeout %v: want a positive duration", o.ArmTimeout)
 	}
+	if o.Resume {
+		_, err := os.Stat(filepath.Join(o.Out, ManifestFile))
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		return nil
+	}
 	if err := CheckOut(o.Out); err != nil {
 		return err
 	}
@@ -149,19 +169,23 @@ func runArms(ctx context.Context, o Options, names []string, plan func(run int, 
 		return err
 	}
 	defer func() { err = errors.Join(err, ar.rt.close()) }()
-	m := o.Manifest
-	m.Format, m.Scenario, m.Arms, m.Runs, m.Variants = ManifestFormat, o.Scenario, names, o.Runs, o.Variants
-	m.Runtime = o.runtime()
-	if m.Runtime == PodmanRuntime {
-		m.Image = o.Image
+	m, skip, err := startManifest(o, names)
+	if err != nil {
+		return err
 	}
-	m.Started = time.Now().UTC().Format(time.RFC3339)
 	mpath := filepath.Join(o.Out, ManifestFile)
 	if err := writeJSON(mpath, m); err != nil {
 		return err
 	}
 	if _, err := o.FS.CreateEnabled(o.Parent); err != nil {
 		return err
+	}
+	if o.HoldTracepoint {
+		h, herr := bpf.HoldTracepoint()
+		if herr != nil {
+			return herr
+		}
+		defer func() { err = errors.Join(err, h.Close()) }()
 	}
 	total, done := o.Runs*len(names), 0
 	for run := 1; run <= o.Runs; run++ {
@@ -170,6 +194,10 @@ func runArms(ctx context.Context, o Options, names []string, plan func(run int, 
 		for i, name := range order {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("bench interrupted after %d of %d arms: %w", done, total, err)
+			}
+			if skip[armKey{run, name}] {
+				done++
+				continue
 			}
 			p := plan(run, name)
 			p.order = i
@@ -182,4 +210,20 @@ func runArms(ctx context.Context, o Options, names []string, plan func(run int, 
 	}
 	m.Finished = time.Now().UTC().Format(time.RFC3339)
 	return writeJSON(mpath, m)
+}
+
+// startManifest returns the manifest of a new bench, or of the bench that
+// o resumes, with the arms not to run again.
+func startManifest(o Options, names []string) (Manifest, map[armKey]bool, error) {
+	if o.Resume {
+		return resumeManifest(o, names)
+	}
+	m := o.Manifest
+	m.Format, m.Scenario, m.Arms, m.Runs, m.Seed, m.Variants = ManifestFormat, o.Scenario, names, o.Runs, o.Seed, o.Variants
+	m.Runtime = o.runtime()
+	if m.Runtime == PodmanRuntime {
+		m.Image = o.Image
+	}
+	m.Started = time.Now().UTC().Format(time.RFC3339)
+	return m, nil, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/google/renameio/v2"
 	"github.com/memqos/memqos/internal/cgroup"
@@ -28,6 +29,7 @@ const (
 //	DIR/runs/RUN/ARM/config.yaml        the daemon's configuration (daemon strategies)
 //	DIR/runs/RUN/ARM/daemon.log         the daemon's event log, JSON lines
 //	DIR/runs/RUN/ARM/metrics.txt        the daemon's Prometheus metrics at the end
+//	DIR/runs/RUN/ARM.discarded/         what an arm lost to a guest crash had written
 const (
 	ManifestFile = "bench.json"
 	ArmFile      = "arm.json"
@@ -68,9 +70,18 @@ type Manifest struct {
 	// Variants are the arms that ran a daemon configuration given to the
 	// bench (--variant), with that configuration.
 	Variants []Variant `json:"variants,omitempty"`
+	// Seed ordered the arms of each run (0 in results from before it was
+	// recorded).
+	Seed uint64 `json:"seed,omitempty"`
 	// Started and Finished are RFC 3339 times.
 	Started  string `json:"started"`
 	Finished string `json:"finished,omitempty"`
+	// Lab is the qemu guest the bench ran in (memqos bench --vm); nil when
+	// it ran on the host.
+	Lab *Lab `json:"lab,omitempty"`
+	// Discarded are the arms lost to guest crashes; the bench resumed in a
+	// fresh guest with the next arm.
+	Discarded []DiscardedArm `json:"discarded,omitempty"`
 }
 
 // Scenario is one workload mix under one memory limit.
@@ -213,6 +224,9 @@ func Load(dir string) (*Results, error) {
 		return nil, err
 	}
 	for _, p := range paths {
+		if strings.HasSuffix(filepath.Dir(p), discardedSuffix) {
+			continue // what an arm lost to a crash left, perhaps half an arm.json
+		}
 		a, err := loadArm(p)
 		if err != nil {
 			return nil, err

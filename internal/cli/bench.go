@@ -278,7 +278,7 @@ func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, 
 	}
 	o := bench.Options{
 		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Variants: variants, Runs: f.runs,
-		Seed: f.seed, ArmTimeout: f.armTimeout, Worker: worker, Runtime: rt, Image: image, Log: g.logger(), Progress: prog.arm,
+		Seed: f.seed, Resume: f.vm.resume, HoldTracepoint: f.vm.hold, ArmTimeout: f.armTimeout, Worker: worker, Runtime: rt, Image: image, Log: g.logger(), Progress: prog.arm,
 		Manifest: bench.Manifest{Version: version, Commit: commit, Kernel: probe.Kernel, Probe: pj},
 	}
 	err = run(cmd.Context(), o)

@@ -39,6 +39,8 @@ func TestBenchRejects(t *testing.T) {
 		{[]string{"bench", "overhead", "-o", fresh, "--strategies", "static"}, `"static" runs no daemon`},
 		{[]string{"bench", "isolation", "-o", full, "--vm", "debian-cloud"}, "results directory is not empty"},
 		{[]string{"bench", "isolation", "-o", fresh, "--vm", "debian-cloud", "--low", "/nonexistent/trace.json"}, "--low: stat /nonexistent/trace.json"},
+		{[]string{"bench", "isolation", "-o", fresh, "--vm", "debian-cloud", "--vm-tcg", "many"}, `--vm-tcg "many": want multi or single`},
+		{[]string{"bench", "overhead", "-o", fresh, "--vm", "debian-cloud", "--vm-crashes", "0"}, "--vm-crashes 0: want at least 1"},
 		{[]string{"report", t.TempDir()}, "not a memqos bench results directory"},
 		{[]string{"bench", "isolation", "-o", fresh, "--runtime", "docker"}, `--runtime "docker": want process or podman`},
 		{[]string{"bench", "isolation", "-o", fresh, "--runtime", "podman"}, "--runtime podman needs podman"},
@@ -66,7 +68,7 @@ func TestGuestBenchArgs(t *testing.T) {
 	}
 	cmd := newBenchIsolationCmd(&globals{})
 	cmd.RunE = func(*cobra.Command, []string) error { return nil }
-	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman",
+	cmd.SetArgs([]string{"--out", "/tmp/x", "--vm", "k", "--vm-mem-mib", "4096", "--vm-tcg", "single", "--vm-crashes", "5", "--runs", "3", "--low", tr, "--low", "builtin:b", "--speed", "10", "--runtime", "podman",
 		"--variant", "wide=/etc/memqos/wide.yaml"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)

@@ -100,6 +100,7 @@ missing kernel, kernel panic, timeout; 127 if no CMD is given.`,
 	f.IntVar(&cfg.MemoryMB, "mem-mib", 2048, "guest memory, in MiB")
 	f.IntVar(&cfg.CPUs, "cpus", 2, "guest CPUs")
 	f.StringVar(&cfg.Accel, "accel", "tcg", "qemu accelerator: tcg or kvm")
+	f.StringVar(&cfg.TCG, "tcg", vm.TCGSingle, `TCG threading: "single" (one host thread for all vCPUs) or "multi" (a thread per vCPU; see docs/bench.md, "The lab")`)
 	f.StringArrayVar(&puts, "put", nil, "HOST[:GUEST] file or directory to copy into the guest (default GUEST: /work/BASENAME)")
 	f.StringArrayVar(&cfg.Env, "env", nil, "KEY=VALUE to set for CMD (repeatable)")
 	f.StringVar(&cfg.OutDir, "out", "", "directory that receives the guest's /out")

@@ -293,3 +293,15 @@ func TestOutcomesNotFailures(t *testing.T) {
 		t.Errorf("summary does not say static's kill was expected:\n%s", buf.String())
 	}
 }
+
+// TestDiscardedArmFailure: an arm lost to a guest crash is a failure that
+// says so, not a mere missing arm.
+func TestDiscardedArmFailure(t *testing.T) {
+	r := isolation(t, false)
+	r.Manifest.Discarded = []bench.DiscardedArm{{Run: 3, Name: "reference", Why: "guest kernel panic: Oops: int3"}}
+	s := analyze(t, r)
+	want := Failure{Run: 3, Arm: "reference", Problem: "arm discarded, the guest crashed: guest kernel panic: Oops: int3"}
+	if len(s.Failures) != 3 || s.Failures[2] != want {
+		t.Errorf("failures %+v; want the last %+v", s.Failures, want)
+	}
+}

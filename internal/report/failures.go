@@ -20,7 +20,11 @@ func failures(r *bench.Results, idx armIndex) []Failure {
 	for run := 1; run <= r.Manifest.Runs; run++ {
 		for _, name := range r.Manifest.Arms {
 			if idx[run][name] == nil {
-				fs = append(fs, Failure{Run: run, Arm: name, Problem: "arm missing"})
+				problem := "arm missing"
+				if i := slices.IndexFunc(r.Manifest.Discarded, func(d bench.DiscardedArm) bool { return d.Run == run && d.Name == name }); i >= 0 {
+					problem = "arm discarded, the guest crashed: " + r.Manifest.Discarded[i].Why
+				}
+				fs = append(fs, Failure{Run: run, Arm: name, Problem: problem})
 			}
 		}
 	}

@@ -58,6 +58,10 @@ func (md *mdWriter) header(r *bench.Results, s *Summary) {
 	}
 	md.item("kernel", orNA(m.Kernel))
 	md.item("sessions", runtime(m))
+	if l := m.Lab; l != nil {
+		md.item("lab", fmt.Sprintf("qemu %s %s, %d vCPUs, kernel %s; %s, %s discarded (guest crashed)",
+			l.Accel, l.TCG, l.CPUs, l.Kernel, count(l.Boots, "guest"), count(len(m.Discarded), "arm")))
+	}
 	md.item("memqos", fmt.Sprintf("%s (commit %s)", orNA(m.Version), orNA(m.Commit)))
 	md.item("runs", fmt.Sprintf("%d planned, %d with results; %s to %s", m.Runs, len(s.Runs), orNA(m.Started), orNA(m.Finished)))
 	md.item("arms", list(m.Arms))

@@ -11,6 +11,12 @@ import (
 
 var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// The TCG threading modes (Config.TCG).
+const (
+	TCGSingle = "single"
+	TCGMulti  = "multi"
+)
+
 // Config describes one guest run.
 type Config struct {
 	// Kernel is the path of the kernel image (bzImage or vmlinuz).
@@ -27,6 +33,13 @@ type Config struct {
 	CPUs     int
 	// Accel is "tcg" (the default) or "kvm".
 	Accel string
+	// TCG is how qemu's TCG runs the vCPUs (with Accel "tcg"): "single"
+	// (the default), one host thread for every vCPU in turn, or "multi",
+	// a host thread per vCPU. Multi-threaded TCG gives a guest several
+	// host cores, but a kernel that patches its own text at run time
+	// (jump labels, static calls, BPF attach) can oops under it: see
+	// docs/bench.md, "The lab".
+	TCG string
 	// Files are copied into the guest's initramfs.
 	Files []File
 	// Env holds KEY=VALUE pairs set for the command.
@@ -35,6 +48,10 @@ type Config struct {
 	Dir string
 	// OutDir receives the guest's /out directory; "" means discard it.
 	OutDir string
+	// OutSeed, if set, is a host directory whose contents the guest's
+	// /out starts with (with OutDir set): a run can carry on from the
+	// files an earlier run left. Its files are copied, not changed.
+	OutSeed string
 	// OutSizeMB is the size in MiB of the file system that holds /out;
 	// zero means 512. The image is sparse: only what is written takes
 	// host disk space.
@@ -97,6 +114,9 @@ func (c *Config) withDefaults() Config {
 	if d.Accel == "" {
 		d.Accel = "tcg"
 	}
+	if d.TCG == "" {
+		d.TCG = TCGSingle
+	}
 	if d.Dir == "" {
 		d.Dir = "/work"
 	}
@@ -126,6 +146,11 @@ func (c *Config) validate() error {
 	case "tcg", "kvm":
 	default:
 		return fmt.Errorf("accel %q: want tcg or kvm", c.Accel)
+	}
+	switch c.TCG {
+	case TCGSingle, TCGMulti:
+	default:
+		return fmt.Errorf("tcg threading %q: want %s or %s", c.TCG, TCGSingle, TCGMulti)
 	}
 	if c.MemoryMB < 128 || c.CPUs < 1 || c.OutSizeMB < 1 || c.ScratchMB < 0 {
 		return fmt.Errorf("guest size out of range: %d MB, %d CPUs, out %d MB, scratch %d MB", c.MemoryMB, c.CPUs, c.OutSizeMB, c.ScratchMB)

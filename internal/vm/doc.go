@@ -26,8 +26,8 @@
 //
 // Errors: a missing kernel or busybox is an *os.PathError (fs.ErrNotExist);
 // a guest that runs out of time is a *TimeoutError; a guest kernel panic is
-// a *PanicError; a guest that stops without reporting its command's status
-// is ErrNoStatus. When /out was still copied after such a failure, the
+// a *PanicError; qemu exiting with an error is a *QemuError; a guest that
+// stops without reporting its command's status is ErrNoStatus. When /out was still copied after such a failure, the
 // error is a *PartialOutError that wraps it. A command that ran and exited non-zero is not an error:
 // its status is in [Result].
 package vm

@@ -25,9 +25,19 @@ const partialMarker = ".partial"
 
 // makeOutDisk creates the output disk: an ext4 file system of mb MiB with
 // no journal, so that a sync in the guest puts both data and metadata in
-// place.
-func makeOutDisk(ctx context.Context, img string, mb int) error {
-	return makeExt4(ctx, img, mb, "-O", "^has_journal")
+// place. With seed set, the file system starts with a copy of that host
+// directory's contents (mkfs.ext4 -d).
+func makeOutDisk(ctx context.Context, img string, mb int, seed string) error {
+	opts := []string{"-O", "^has_journal"}
+	if seed != "" {
+		if st, err := os.Stat(seed); err != nil {
+			return fmt.Errorf("seed of the output disk: %w", err)
+		} else if !st.IsDir() {
+			return fmt.Errorf("seed of the output disk: %s is not a directory", seed)
+		}
+		opts = append(opts, "-d", seed)
+	}
+	return makeExt4(ctx, img, mb, opts...)
 }
 
 // copyOut copies the directories and regular files of the ext4 image img

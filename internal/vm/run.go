@@ -34,10 +34,33 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("guest did not finish within %v; qemu was killed", e.Timeout)
 }
 
-// PanicError means the guest kernel panicked.
-type PanicError struct{ Line string }
+// PanicError means the guest kernel panicked. Oops is the first oops
+// line the console showed before, if any ("Oops: int3: 0000 [#1] SMP"):
+// with oops=panic on the command line, every oops ends in a panic.
+type PanicError struct{ Line, Oops string }
 
-func (e *PanicError) Error() string { return "guest kernel panic: " + e.Line }
+func (e *PanicError) Error() string {
+	if e.Oops != "" {
+		return "guest kernel panic: " + e.Line + " (after " + e.Oops + ")"
+	}
+	return "guest kernel panic: " + e.Line
+}
+
+// QemuError means qemu itself exited with an error before the guest
+// reported the command's status; Stderr is what qemu printed.
+type QemuError struct {
+	Err    error
+	Stderr string
+}
+
+func (e *QemuError) Error() string {
+	if e.Stderr == "" {
+		return fmt.Sprintf("qemu failed: %v", e.Err)
+	}
+	return fmt.Sprintf("qemu failed: %v: %s", e.Err, e.Stderr)
+}
+
+func (e *QemuError) Unwrap() error { return e.Err }
 
 // GuestError is a failure the guest's init reported, such as a missing
 // disk or a module that did not load.
@@ -151,7 +174,7 @@ func prepare(ctx context.Context, c *Config, tmp string, argv []string) ([]strin
 	args := append(qemuArgs(c, initrd), "-serial", "unix:"+filepath.Join(tmp, stdoutSock))
 	if c.OutDir != "" {
 		img := filepath.Join(tmp, "out.img")
-		if err := makeOutDisk(ctx, img, c.OutSizeMB); err != nil {
+		if err := makeOutDisk(ctx, img, c.OutSizeMB, c.OutSeed); err != nil {
 			return nil, "", err
 		}
 		args = append(args, diskArgs("out", img, outSerial)...)
@@ -242,11 +265,14 @@ func writeInitramfs(dst string, c *Config, nonce string, mods, argv []string) er
 }
 
 func qemuArgs(c *Config, initrd string) []string {
-	cpu, accel := "max", "tcg,thread=single"
+	cpu, accel := "max", "tcg,thread="+c.TCG
 	if c.Accel == "kvm" {
 		cpu, accel = "host", "kvm"
 	}
-	cmdline := append([]string{"console=ttyS0", "panic=-1", "quiet"}, c.Append...)
+	// no_timer_check: on a busy host a TCG guest's vCPU can miss the
+	// timer interrupts the kernel waits for at boot, which then panics
+	// with "IO-APIC + timer doesn't work!".
+	cmdline := append([]string{"console=ttyS0", "panic=-1", "quiet", "no_timer_check"}, c.Append...)
 	return []string{
 		"-accel", accel, "-cpu", cpu,
 		"-m", fmt.Sprint(c.MemoryMB), "-smp", fmt.Sprint(c.CPUs), "-mem-prealloc",
@@ -327,6 +353,7 @@ type console struct {
 	reported   bool
 	guestErr   string
 	panic      string
+	oops       string
 	// flushed is closed when the guest acknowledges a flush request.
 	flushed chan struct{}
 }
@@ -356,6 +383,9 @@ func (con *console) line(s string) bool {
 	}
 	if i := strings.Index(s, con.errorTag); i >= 0 {
 		con.guestErr = strings.TrimSpace(s[i+len(con.errorTag):])
+	}
+	if i := strings.Index(s, "Oops: "); i >= 0 && con.oops == "" {
+		con.oops = strings.TrimSpace(s[i:])
 	}
 	if i := strings.Index(s, "Kernel panic - not syncing"); i >= 0 && con.panic == "" {
 		con.panic = strings.TrimSpace(s[i:])
@@ -419,11 +449,11 @@ func boot(ctx context.Context, c *Config, args []string, nonce, sock string) (*c
 	case why != nil:
 		return con, why
 	case con.panic != "":
-		return con, &PanicError{Line: con.panic}
+		return con, &PanicError{Line: con.panic, Oops: con.oops}
 	case con.guestErr != "":
 		return con, &GuestError{Msg: con.guestErr}
 	case werr != nil:
-		return con, fmt.Errorf("qemu failed: %w: %s", werr, strings.TrimSpace(stderr.String()))
+		return con, &QemuError{Err: werr, Stderr: strings.TrimSpace(stderr.String())}
 	case !con.reported:
 		return con, ErrNoStatus
 	}

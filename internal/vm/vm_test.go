@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -72,6 +73,7 @@ func TestBuildCmdPassesArgsVerbatim(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	for name, c := range map[string]Config{
 		"accel": {Accel: "hvf"},
+		"tcg":   {TCG: "many"},
 		"mem":   {MemoryMB: 64},
 		"env":   {Env: []string{"1BAD=x"}},
 		"envEq": {Env: []string{"NOEQUALS"}},
@@ -234,11 +236,38 @@ func TestInitramfsCreatesParentsFirst(t *testing.T) {
 func mkfsFrom(t *testing.T, src string) string {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), "out.img")
-	out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-d", src, img, "16M").CombinedOutput()
-	if err != nil {
-		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	if err := makeOutDisk(context.Background(), img, 16, src); err != nil {
+		t.Fatal(err)
 	}
 	return img
+}
+
+func TestOutSeedMustBeADirectory(t *testing.T) {
+	testutil.Require(t, testutil.Qemu)
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	for _, seed := range []string{file, filepath.Join(t.TempDir(), "missing")} {
+		err := makeOutDisk(context.Background(), filepath.Join(t.TempDir(), "out.img"), 16, seed)
+		if err == nil || !strings.Contains(err.Error(), "seed of the output disk") {
+			t.Errorf("seed %s: got %v; want a seed error", seed, err)
+		}
+	}
+}
+
+func TestConsoleKeepsTheOopsBeforeThePanic(t *testing.T) {
+	con := &console{statusRE: regexp.MustCompile(`^STATUS (\d+)`), errorTag: "ERR", flushedTag: "FLUSHED", flushed: make(chan struct{})}
+	for _, l := range []string{
+		"[   12.5] Oops: int3: 0000 [#1] SMP NOPTI",
+		"[   12.6] Oops: general protection fault [#2] SMP",
+		"[   12.7] Kernel panic - not syncing: Fatal exception in interrupt",
+	} {
+		con.line(l)
+	}
+	pe := &PanicError{Line: con.panic, Oops: con.oops}
+	want := "guest kernel panic: Kernel panic - not syncing: Fatal exception in interrupt (after Oops: int3: 0000 [#1] SMP NOPTI)"
+	if pe.Error() != want {
+		t.Errorf("got %q; want %q", pe.Error(), want)
+	}
 }
 
 func TestCopyOut(t *testing.T) {
@@ -343,5 +372,23 @@ func TestParseRootfs(t *testing.T) {
 	b, _ := ParseRootfs("debian:strace")
 	if a.key("bookworm", []byte("s")) == b.key("bookworm", []byte("s")) || a.key("bookworm", []byte("s")) == a.key("bookworm", []byte("t")) || a.key("bookworm", []byte("s")) != a.key("bookworm", []byte("s")) {
 		t.Error("rootfs cache keys do not follow packages and sources")
+	}
+}
+
+func TestQemuArgsTCGThreading(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "tcg,thread=single"},
+		{Config{TCG: TCGMulti}, "tcg,thread=multi"},
+		{Config{Accel: "kvm", TCG: TCGMulti}, "kvm"},
+	} {
+		c := tc.cfg.withDefaults()
+		args := qemuArgs(&c, "initrd")
+		i := slices.Index(args, "-accel")
+		if i < 0 || i+1 >= len(args) || args[i+1] != tc.want {
+			t.Errorf("%+v: qemu args %q; want -accel %s", tc.cfg, args, tc.want)
+		}
 	}
 }
