@@ -160,7 +160,7 @@ func cgID(t *testing.T, g *cgroup.Group) uint64 {
 	return v
 }
 
-func counters(t *testing.T, d *bpf.Detector, id bpf.ClassID) bpf.Counters {
+func counters(t testing.TB, d *bpf.Detector, id bpf.ClassID) bpf.Counters {
 	t.Helper()
 	c, err := d.Counters(id)
 	if err != nil {

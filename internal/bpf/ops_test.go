@@ -3,12 +3,14 @@ package bpf_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/memqos/memqos/internal/bpf"
 	"github.com/memqos/memqos/internal/cgroup"
 	"github.com/memqos/memqos/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // loadOps loads ops for role and class id and unloads them when t ends.
@@ -145,4 +147,99 @@ func cycle(b *testing.B, o *bpf.Ops, dir *os.File, timeAttach bool) {
 		}
 	}
 	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "ns/op")
+}
+
+// BenchmarkChargeWithOps measures what LOW ops that answer no (no delay
+// programmed: memqos's LOW ops away from contention) cost the charge
+// path: this process, moved into a LOW cgroup, maps and touches 10 MiB
+// and unmaps it, with the ops detached and attached in turn, and reports
+// each arm's time per allocation and their ratio.
+func BenchmarkChargeWithOps(b *testing.B) {
+	testutil.Require(b, testutil.MemcgOps)
+	d := newDetector(b, refHigh(), bpf.LowConfig{YieldsTo: []bpf.ClassID{highClass}})
+	lg := child(b, testutil.ParentCgroup(b), "low")
+	o := loadOps(b, d, bpf.Low, lowClass)
+	dir, err := lg.OpenDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dir.Close()
+	enter(b, lg)
+	before := counters(b, d, lowClass)
+	var spent [2]time.Duration // detached, attached
+	var n [2]int
+	attachedAllocs := 0
+	var a *bpf.Attachment
+	defer func() {
+		if a != nil {
+			a.Close()
+		}
+	}()
+	for i := range b.N {
+		// Blocks of blockLen allocations per arm; the first of a block
+		// is not counted: it pays for the switch (a detach ends with an
+		// SRCU grace period, and the kernel frees the link after one).
+		arm := i / blockLen % 2
+		if i%blockLen == 0 {
+			if err := switchOps(o, dir, &a, arm == 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now()
+		buf, err := testutil.MapTouched(10 << 20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unix.Munmap(buf)
+		attachedAllocs += arm
+		if i%blockLen != 0 {
+			spent[arm] += time.Since(start)
+			n[arm]++
+		}
+	}
+	if n[0] == 0 || n[1] == 0 {
+		return
+	}
+	det, att := float64(spent[0].Nanoseconds())/float64(n[0]), float64(spent[1].Nanoseconds())/float64(n[1])
+	b.ReportMetric(det, "ns/alloc-detached")
+	b.ReportMetric(att, "ns/alloc-attached")
+	b.ReportMetric(att/det, "attached/detached")
+	b.ReportMetric(float64(counters(b, d, lowClass).Sub(before).DelayCalls)/float64(attachedAllocs), "hook-calls/alloc")
+}
+
+// blockLen is how many allocations BenchmarkChargeWithOps makes in a row
+// with the ops attached, or detached.
+const blockLen = 8
+
+// switchOps attaches o at dir (on) or closes *a.
+func switchOps(o *bpf.Ops, dir *os.File, a **bpf.Attachment, on bool) error {
+	if !on {
+		if *a == nil {
+			return nil
+		}
+		err := (*a).Close()
+		*a = nil
+		return err
+	}
+	var err error
+	*a, err = o.Attach(dir, 0)
+	return err
+}
+
+// enter moves this process into g until b ends.
+func enter(b *testing.B, g *cgroup.Group) {
+	b.Helper()
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		b.Fatal(err)
+	}
+	home := strings.TrimSpace(strings.TrimPrefix(string(self), "0::"))
+	if err := g.AddProc(os.Getpid()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := (&cgroup.FS{Root: cgroup.DefaultRoot}).Group(home).AddProc(os.Getpid()); err != nil {
+			b.Errorf("move back to %s: %v", home, err)
+		}
+	})
 }
