@@ -19,22 +19,23 @@ var StructOpsMeans = policy.Means{Delay: true, KernelProtect: true}
 // StructOps acts in the kernel through memcg_bpf_ops: one attachment per
 // member, whose programs protect HIGH classes under pressure and delay
 // LOW classes' charges, from the pressure state the pgfault detector
-// keeps in the same Object. It carries out the plan's delays, and Lift
-// and Unlift (detaching a member's delay and attaching it again). It
-// needs a kernel with the RFC, and BPF privileges.
+// keeps in the same Object. A member's ops are loaded when it is added,
+// and attached only while the plan wants the kernel's hooks (Plan.Hooks:
+// near contention), because attached ops cost every charge batch of the
+// member something even when they answer no. It carries out the plan's
+// delays, and Lift and Unlift (detaching a member's ops and attaching
+// them again). It needs a kernel with the RFC, and BPF privileges.
 type StructOps struct {
 	obj    *memcgbpf.Object
 	lease  time.Duration
-	links  map[string]*bpf.Attachment // by member path
-	lifted map[string]*govern.Member
+	links  *opsLinks
 	delays map[string]time.Duration // by LOW class, as programmed
 }
 
-// attachGrace lengthens the lease while a member's ops load and attach:
-// the verifier can take seconds on a slow or busy machine (4.8 s for a LOW
-// member in a TCG guest with two busy vCPUs), and the loop renews nothing
-// meanwhile. An attach that hangs keeps LOW slowed for at most lease +
-// attachGrace.
+// attachGrace lengthens the lease while a member's ops load: the verifier
+// can take seconds on a slow or busy machine (4.8 s for a LOW member in a
+// TCG guest with two busy vCPUs), and the loop renews nothing meanwhile.
+// A load that hangs keeps LOW slowed for at most lease + attachGrace.
 const attachGrace = 30 * time.Second
 
 // NewStructOps returns the memcg_bpf_ops actuator on obj, which its owner
@@ -44,7 +45,7 @@ func NewStructOps(obj *memcgbpf.Object, lease time.Duration) (*StructOps, error)
 	if err := obj.Det.SetLease(lease); err != nil {
 		return nil, err
 	}
-	return &StructOps{obj: obj, lease: lease, links: map[string]*bpf.Attachment{}, lifted: map[string]*govern.Member{}, delays: map[string]time.Duration{}}, nil
+	return &StructOps{obj: obj, lease: lease, links: newOpsLinks(), delays: map[string]time.Duration{}}, nil
 }
 
 // Heartbeat renews the lease in the kernel.
@@ -52,44 +53,32 @@ func (a *StructOps) Heartbeat() error { return a.obj.Det.Heartbeat() }
 
 func (a *StructOps) Name() string { return string(config.BackendStructOps) }
 
-// Add attaches the ops to a member's cgroup, with its class.
+// Add loads the ops for a member's cgroup, with its class, and attaches
+// them if the hooks are wanted.
 func (a *StructOps) Add(m *govern.Member) error {
-	dir, err := m.Group.OpenDir()
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
 	role := bpf.Low
 	if m.High() {
 		role = bpf.High
 	}
 	// Loading a member's ops can take seconds, and the loop renews no
-	// lease meanwhile: the attach has a grace.
+	// lease meanwhile: the load has a grace.
 	defer a.obj.Det.SetLease(a.lease)
 	if err := a.obj.Det.SetLease(a.lease + attachGrace); err != nil {
 		return err
 	}
-	l, err := a.obj.Det.Attach(role, a.obj.ID(m.Class.Name), dir, 0)
+	o, err := a.obj.Det.LoadOps(role, a.obj.ID(m.Class.Name))
 	if err != nil {
 		return err
 	}
-	a.links[m.Path] = l
-	return nil
+	return a.links.add(m.Path, &kernelOps{ops: o, member: m})
 }
 
-// Remove detaches a member's ops; for a member already removed, the
-// detach finds the link gone, which is not an error.
-func (a *StructOps) Remove(m *govern.Member) error {
-	var err error
-	if l := a.links[m.Path]; l != nil {
-		err = l.Close()
-		delete(a.links, m.Path)
-	}
-	delete(a.lifted, m.Path)
-	return err
-}
+// Remove detaches and unloads a member's ops; for a member already
+// removed, the detach finds the link gone, which is not an error.
+func (a *StructOps) Remove(m *govern.Member) error { return a.links.remove(m.Path) }
 
-// Apply programs each LOW class's delay where it changed, and detaches or
+// Apply programs each LOW class's delay where it changed, attaches or
+// detaches the members' ops as the plan wants the hooks, and detaches or
 // reattaches members' ops for Lift and Unlift.
 func (a *StructOps) Apply(p policy.Plan, members map[string]*govern.Member) error {
 	var errs []error
@@ -107,45 +96,54 @@ func (a *StructOps) Apply(p policy.Plan, members map[string]*govern.Member) erro
 		errs = append(errs, err)
 	}
 	for _, in := range p.Intents {
-		if m := members[in.Path]; m != nil {
-			switch in.Kind {
-			case policy.Lift:
-				errs = append(errs, a.lift(m))
-			case policy.Unlift:
-				errs = append(errs, a.unlift(m))
-			}
+		if members[in.Path] == nil {
+			continue
+		}
+		switch in.Kind {
+		case policy.Lift:
+			errs = append(errs, a.links.lift(in.Path))
+		case policy.Unlift:
+			errs = append(errs, a.links.unlift(in.Path))
 		}
 	}
+	errs = append(errs, a.links.set(p.Hooks))
 	return errors.Join(errs...)
-}
-
-func (a *StructOps) lift(m *govern.Member) error {
-	l := a.links[m.Path]
-	if l == nil {
-		return nil
-	}
-	delete(a.links, m.Path)
-	a.lifted[m.Path] = m
-	return l.Close()
-}
-
-func (a *StructOps) unlift(m *govern.Member) error {
-	if _, ok := a.lifted[m.Path]; !ok {
-		return nil
-	}
-	delete(a.lifted, m.Path)
-	return a.Add(m)
 }
 
 // Attached returns how many members have the ops attached.
-func (a *StructOps) Attached() int { return len(a.links) }
+func (a *StructOps) Attached() int { return a.links.linked() }
 
-// Close detaches every member's ops.
-func (a *StructOps) Close() error {
-	var errs []error
-	for p, l := range a.links {
-		errs = append(errs, l.Close())
-		delete(a.links, p)
-	}
-	return errors.Join(errs...)
+// Close detaches and unloads every member's ops.
+func (a *StructOps) Close() error { return a.links.close() }
+
+// kernelOps is a member's loaded ops, attached to its cgroup by Link.
+type kernelOps struct {
+	ops    *bpf.Ops
+	member *govern.Member
+	att    *bpf.Attachment
 }
+
+func (k *kernelOps) Link() error {
+	dir, err := k.member.Group.OpenDir()
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	att, err := k.ops.Attach(dir, 0)
+	if err != nil {
+		return err
+	}
+	k.att = att
+	return nil
+}
+
+func (k *kernelOps) Unlink() error {
+	if k.att == nil {
+		return nil
+	}
+	err := k.att.Close()
+	k.att = nil
+	return err
+}
+
+func (k *kernelOps) Close() error { return k.ops.Close() }

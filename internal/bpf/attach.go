@@ -32,15 +32,106 @@ func (r Role) String() string {
 	return "low"
 }
 
-// Attachment is memcg_bpf_ops attached to one cgroup for one class: a
+// Ops is memcg_bpf_ops loaded for one role and class, not attached: a
 // struct_ops map of its own, loaded with the class id as a constant
-// (detaching a map resets every cgroup that shares it), and its link. Its
-// methods are safe for concurrent use.
+// (detaching a map resets every cgroup that shares it). Loading runs the
+// verifier, which is the slow part of attaching (see
+// docs/kernel-backend.md); Attach then only links the map to a cgroup,
+// and the same Ops can be attached again after its Attachment is closed.
+// Its methods are safe for concurrent use.
+type Ops struct {
+	Role  Role
+	Class ClassID
+	ABI   kernel.ABI
+	coll  *ebpf.Collection
+
+	mu       sync.Mutex
+	attached bool // an Attachment of these ops is open
+	closed   bool
+}
+
+// ErrOpsInUse is returned by Ops.Attach while the ops are attached
+// already, and by Ops.Close while they are: one map is one attachment
+// point.
+var ErrOpsInUse = errors.New("bpf: memcg_bpf_ops attached already")
+
+// LoadOps loads a struct_ops map for role and class id, sharing d's maps,
+// for Ops.Attach. The class's policy comes from SetHigh or SetLow, also
+// when set later; until then the ops answer no. LoadOps refuses, with an
+// error wrapping kernel.ErrNotSupported, on kernels without a known
+// memcg_bpf_ops ABI. It needs CAP_BPF and CAP_SYS_ADMIN (or root).
+func (d *Detector) LoadOps(role Role, id ClassID) (*Ops, error) {
+	if err := id.valid(); err != nil {
+		return nil, fmt.Errorf("load memcg_bpf_ops %s: %w", role, err)
+	}
+	abi, err := d.ABI()
+	if err != nil {
+		return nil, fmt.Errorf("load memcg_bpf_ops %s: %w", role, err)
+	}
+	coll, err := d.loadOps(abi, role, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Ops{Role: role, Class: id, ABI: abi, coll: coll}, nil
+}
+
+// Attach attaches the ops to the cgroup whose directory dir is open, with
+// flags (0 or FlagAllowOverride), and returns the attachment; closing it
+// detaches the ops and leaves them loaded, to be attached again. The
+// cgroup's parent must enable the memory controller for it, or the
+// kernel attaches to the nearest ancestor that does. It fails with
+// ErrOpsInUse while the ops are attached, and ErrClosed after Close.
+func (o *Ops) Attach(dir *os.File, flags uint32) (*Attachment, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.closed:
+		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), ErrClosed)
+	case o.attached:
+		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), ErrOpsInUse)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
+	}
+	l, err := createCgroupLink(o.ABI, o.coll.Maps[opsMapName(o.Role)].FD(), dir, flags)
+	if err != nil {
+		return nil, err
+	}
+	o.attached = true
+	return &Attachment{Role: o.Role, Class: o.Class, ABI: o.ABI, ops: o, link: l, cgroup: dir.Name(), cgID: st.Ino}, nil
+}
+
+// Close unloads the ops. It fails with ErrOpsInUse while they are
+// attached; it is idempotent.
+func (o *Ops) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.attached {
+		return ErrOpsInUse
+	}
+	if !o.closed {
+		o.closed = true
+		o.coll.Close()
+	}
+	return nil
+}
+
+// detached records that the ops' attachment is closed.
+func (o *Ops) detached() {
+	o.mu.Lock()
+	o.attached = false
+	o.mu.Unlock()
+}
+
+// Attachment is memcg_bpf_ops attached to one cgroup for one class: the
+// link of an Ops. Its methods are safe for concurrent use.
 type Attachment struct {
 	Role   Role
 	Class  ClassID
 	ABI    kernel.ABI
-	coll   *ebpf.Collection
+	ops    *Ops
+	owned  bool // Close unloads ops too (Detector.Attach)
 	link   link.Link
 	cgroup string
 	cgID   uint64
@@ -52,36 +143,28 @@ type Attachment struct {
 // ABI returns the running kernel's memcg_bpf_ops ABI, read from BTF.
 func (d *Detector) ABI() (kernel.ABI, error) { return kernel.MemcgOpsABI(d.spec) }
 
-// Attach loads a struct_ops map for role and class id and attaches it to
-// the cgroup whose directory dir is open, with flags (0 or
-// FlagAllowOverride). The class's policy comes from SetHigh or SetLow,
-// also when set later; until then the ops answer no. The cgroup's parent
-// must enable the memory controller for it, or the kernel attaches to the
-// nearest ancestor that does. Attach refuses, with an error wrapping
-// kernel.ErrNotSupported, on kernels without a known memcg_bpf_ops ABI.
-// It needs CAP_BPF and CAP_SYS_ADMIN (or root).
+// Attach loads ops for role and class id (LoadOps) and attaches them to
+// the cgroup whose directory dir is open, with flags (Ops.Attach): the
+// attachment's Close detaches and unloads them. It needs CAP_BPF and
+// CAP_SYS_ADMIN (or root).
 func (d *Detector) Attach(role Role, id ClassID, dir *os.File, flags uint32) (*Attachment, error) {
 	if err := id.valid(); err != nil {
 		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+	if _, err := d.ABI(); err != nil {
 		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
 	}
-	abi, err := d.ABI()
-	if err != nil {
-		return nil, fmt.Errorf("attach memcg_bpf_ops to %s: %w", dir.Name(), err)
-	}
-	coll, err := d.loadOps(abi, role, id)
+	o, err := d.LoadOps(role, id)
 	if err != nil {
 		return nil, err
 	}
-	l, err := createCgroupLink(abi, coll.Maps[opsMapName(role)].FD(), dir, flags)
+	a, err := o.Attach(dir, flags)
 	if err != nil {
-		coll.Close()
+		o.Close()
 		return nil, err
 	}
-	return &Attachment{Role: role, Class: id, ABI: abi, coll: coll, link: l, cgroup: dir.Name(), cgID: st.Ino}, nil
+	a.owned = true
+	return a, nil
 }
 
 // CgroupID returns the id of the cgroup the ops were attached to (its
@@ -147,19 +230,23 @@ func keepOnly(spec *ebpf.CollectionSpec, role Role) {
 }
 
 // Close detaches the ops from the cgroup (BPF_LINK_DETACH, which restores
-// the cgroup's previous ops at once), releases the link and unloads the
-// ops. Call it before the cgroup is removed: the RFC skips restoring
-// state when a cgroup with ops attached is removed. If the cgroup is
-// removed anyway, Close still releases everything and returns nil. Close
-// is idempotent and safe for concurrent use: the first call detaches,
-// the others wait for it and return its result.
+// the cgroup's previous ops at once) and releases the link; an attachment
+// made by Detector.Attach also unloads its ops. Call it before the cgroup
+// is removed: the RFC skips restoring state when a cgroup with ops
+// attached is removed. If the cgroup is removed anyway, Close still
+// releases everything and returns nil. Close is idempotent and safe for
+// concurrent use: the first call detaches, the others wait for it and
+// return its result.
 func (a *Attachment) Close() error {
 	a.closeOnce.Do(func() {
 		a.closeErr = detachAndClose(a.link)
 		if a.closeErr != nil {
 			a.closeErr = fmt.Errorf("detach memcg_bpf_ops from %s: %w", a.cgroup, a.closeErr)
 		}
-		a.coll.Close()
+		a.ops.detached()
+		if a.owned {
+			a.ops.Close()
+		}
 	})
 	return a.closeErr
 }

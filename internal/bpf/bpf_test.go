@@ -99,7 +99,7 @@ func refLow() bpf.LowConfig {
 
 // newDetector loads a detector with highClass and lowClass configured
 // with high and low, and closes it when t ends.
-func newDetector(t *testing.T, high bpf.HighConfig, low bpf.LowConfig) *bpf.Detector {
+func newDetector(t testing.TB, high bpf.HighConfig, low bpf.LowConfig) *bpf.Detector {
 	t.Helper()
 	testutil.Require(t, testutil.Root, testutil.CgroupV2, testutil.BPF, testutil.Tracepoint)
 	d, err := bpf.NewDetector()
@@ -118,7 +118,7 @@ func newDetector(t *testing.T, high bpf.HighConfig, low bpf.LowConfig) *bpf.Dete
 	return d
 }
 
-func setHigh(t *testing.T, d *bpf.Detector, id bpf.ClassID, cfg bpf.HighConfig) {
+func setHigh(t testing.TB, d *bpf.Detector, id bpf.ClassID, cfg bpf.HighConfig) {
 	t.Helper()
 	if err := d.SetHigh(id, cfg); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func pressure(t *testing.T, d *bpf.Detector, id bpf.ClassID) bpf.Pressure {
 }
 
 // child creates a group below parent, which must enable memory for it.
-func child(t *testing.T, parent *cgroup.Group, name string) *cgroup.Group {
+func child(t testing.TB, parent *cgroup.Group, name string) *cgroup.Group {
 	t.Helper()
 	g, err := (&cgroup.FS{Root: cgroup.DefaultRoot}).Create(parent.Name() + "/" + name)
 	if err != nil {
@@ -160,7 +160,7 @@ func cgID(t *testing.T, g *cgroup.Group) uint64 {
 	return v
 }
 
-func counters(t *testing.T, d *bpf.Detector, id bpf.ClassID) bpf.Counters {
+func counters(t testing.TB, d *bpf.Detector, id bpf.ClassID) bpf.Counters {
 	t.Helper()
 	c, err := d.Counters(id)
 	if err != nil {

@@ -80,6 +80,7 @@ type Daemon struct {
 	reload  chan *config.Config
 	onsets  map[string]time.Time // pressure onset per HIGH class, until acted on
 	retry   atomic.Bool          // a member could not be governed: scan again at the next tick
+	hooks   bool                 // the last plan wanted the kernel's hooks in place
 
 	mu     sync.Mutex
 	status status.Status

@@ -190,6 +190,10 @@ func (d *Daemon) tick() policy.Plan {
 // carryOut has the plan carried out: the detector's gate, then each
 // actuator's part. A failure is logged; the next tick tries again.
 func (d *Daemon) carryOut(p policy.Plan) {
+	if p.Hooks != d.hooks && d.plugins.means != (policy.Means{}) {
+		d.log.Info("decision", "action", "kernel hooks", "in_place", p.Hooks, "near", p.Near, "dry_run", d.opts.DryRun)
+	}
+	d.hooks = p.Hooks
 	if err := d.plugins.det.Gate(p.Near, p.Arm); err != nil {
 		d.log.Error("detector gate", "detector", d.plugins.det.Name(), "err", err)
 	}

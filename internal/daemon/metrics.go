@@ -21,6 +21,7 @@ type metrics struct {
 	pressure     *prometheus.GaugeVec
 	contended    prometheus.Gauge
 	contendedN   prometheus.Counter
+	hooks        prometheus.Gauge
 	triggers     *prometheus.CounterVec
 	backendCount *prometheus.GaugeVec
 	delay        *prometheus.GaugeVec
@@ -52,6 +53,8 @@ func newMetrics() *metrics {
 			Help: "1 while free memory under the root is below the headroom."}),
 		contendedN: prometheus.NewCounter(prometheus.CounterOpts{Name: "memqos_contended_ticks_total",
 			Help: "Control-loop ticks that found memory contended."}),
+		hooks: prometheus.NewGauge(prometheus.GaugeOpts{Name: "memqos_kernel_hooks",
+			Help: "1 while the policy wants the kernel's charge-path hooks in place (contention near, or within the linger): with backend structops, members' memcg_bpf_ops are attached then."}),
 		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "memqos_class_pressure_triggers_total",
 			Help: "Pressure triggers the detector reported for a HIGH class."}, []string{"class"}),
 		backendCount: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "memqos_class_backend_counter",
@@ -71,7 +74,7 @@ func newMetrics() *metrics {
 		rootLimit: prometheus.NewGauge(prometheus.GaugeOpts{Name: "memqos_root_memory_limit_bytes",
 			Help: "The root's effective memory limit."}),
 	}
-	m.reg.MustRegister(m.usage, m.high, m.protected, m.members, m.applied, m.removed, m.pressure, m.contended, m.contendedN,
+	m.reg.MustRegister(m.usage, m.high, m.protected, m.members, m.applied, m.removed, m.pressure, m.contended, m.contendedN, m.hooks,
 		m.triggers, m.backendCount, m.delay, m.reaction, m.escalations, m.writes, m.rootUsage, m.rootLimit)
 	return m
 }

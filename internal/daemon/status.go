@@ -25,6 +25,7 @@ func (d *Daemon) observe(s policy.Snapshot, p policy.Plan) {
 	m.rootUsage.Set(float64(s.Root.Usage))
 	m.rootLimit.Set(float64(s.Root.Limit))
 	m.contended.Set(b2f(p.Contended))
+	m.hooks.Set(b2f(p.Hooks))
 	if p.Contended {
 		m.contendedN.Inc()
 	}

@@ -15,6 +15,11 @@ type Plan struct {
 	// Near says free memory under the root is within twice the headroom:
 	// contention may be a moment away, and the daemon looks more often.
 	Near bool
+	// Hooks says the kernel's hooks on the charge path should be in
+	// place (with Means.Delay: memcg_bpf_ops attached to the members):
+	// contention is near, or was within HooksLinger. Away from contention
+	// they would answer no, at a cost on every charge batch.
+	Hooks bool
 	// Pressured lists, by HIGH class, whether it is under pressure.
 	Pressured map[string]bool
 	// Arm lists, by HIGH class, whether its detector may report
@@ -87,6 +92,10 @@ func (e *Engine) Decide(s Snapshot) Plan {
 	if p.Contended {
 		e.lastContended = s.Now
 	}
+	if p.Near {
+		e.lastNear = s.Now
+	}
+	p.Hooks = !e.lastNear.IsZero() && s.Now.Sub(e.lastNear) <= HooksLinger
 	squeeze := !e.lastContended.IsZero() && s.Now.Sub(e.lastContended) <= e.cfg.Detector.Hold.D()
 	share := e.lowShare(s)
 	for _, cs := range s.Classes {

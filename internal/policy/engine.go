@@ -45,6 +45,14 @@ const minDelay = 11 * time.Millisecond
 // memory, between two snapshots, to count as making no progress.
 const stalledShare = 0.5
 
+// HooksLinger is how long the kernel's hooks stay in place after
+// contention was last near (Plan.Hooks), so that memory hovering around
+// twice the headroom does not attach and detach them at every tick.
+// Attaching loaded memcg_bpf_ops takes about 0.2 ms a member, detaching
+// as long (docs/kernel-backend.md): the linger bounds that churn to one
+// cycle a member per HooksLinger, not its cost.
+const HooksLinger = 30 * time.Second
+
 // Engine is memqos's own policy: it makes the decisions for one
 // configuration, with the means the actuators offer.
 type Engine struct {
@@ -57,6 +65,8 @@ type Engine struct {
 	yield     map[string][]string     // LOW class -> HIGH classes it yields to
 	// lastContended is the last snapshot that found memory contended.
 	lastContended time.Time
+	// lastNear is the last snapshot that found contention near.
+	lastNear time.Time
 }
 
 // memberState is what the engine remembers of a LOW member it acts on.

@@ -115,6 +115,35 @@ func TestNoContentionNobodyPays(t *testing.T) {
 	}
 }
 
+// TestHooksLingerAfterNear: the kernel's hooks are wanted from the first
+// snapshot that finds contention near, and until HooksLinger after the
+// last one.
+func TestHooksLingerAfterNear(t *testing.T) {
+	e, _ := New(mustConfig(t, twoClasses), kernelMeans)
+	w := &world{now: t0, highUsage: 300 * mib, lowUsage: 200 * mib, lowHigh: Max}
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		usage uint64 // of the 1000 MiB root: near from 801 MiB, contended from 901 MiB
+		want  bool
+	}{
+		{"far", 0, 500 * mib, false},
+		{"far still", HooksLinger, 800 * mib, false},
+		{"near", time.Second, 801 * mib, true},
+		{"contended", time.Second, 950 * mib, true},
+		{"far again", time.Second, 500 * mib, true},
+		{"far for the linger", HooksLinger - time.Second, 500 * mib, true},
+		{"far for longer", time.Second + time.Millisecond, 500 * mib, false},
+		{"near again", time.Second, 850 * mib, true},
+	} {
+		w.now = w.now.Add(tc.after)
+		w.rootUsage = tc.usage
+		if p := e.Decide(w.snap()); p.Hooks != tc.want {
+			t.Fatalf("%s: hooks %v; want %v (%+v)", tc.name, p.Hooks, tc.want, p)
+		}
+	}
+}
+
 func TestCgroupFSThrottlesAndRestores(t *testing.T) {
 	e, _ := New(mustConfig(t, twoClasses), knobMeans)
 	w := &world{now: t0, rootUsage: 950 * mib, trigger: t0, highUsage: 500 * mib, lowUsage: 100 * mib, lowHigh: Max}
@@ -355,8 +384,13 @@ func TestReferenceNeedsTheKernel(t *testing.T) {
 	if _, err := New(ref, knobMeans); err == nil {
 		t.Fatal("the reference policy accepted a host without the charge delay")
 	}
-	if p, err := New(ref, kernelMeans); err != nil || p.Needs() != (Needs{}) {
+	p, err := New(ref, kernelMeans)
+	if err != nil || p.Needs() != (Needs{}) {
 		t.Fatalf("reference on memcg_bpf_ops: %v, needs %+v", err, p)
+	}
+	// The reference has no contention gate: its hooks stay in place.
+	if plan := p.Decide(Snapshot{Now: t0, Root: Memory{Usage: 0, Limit: 1000 * mib}}); !plan.Hooks || !plan.Near {
+		t.Fatalf("reference with all memory free: %+v; want hooks in place", plan)
 	}
 }
 

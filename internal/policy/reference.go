@@ -32,7 +32,7 @@ func (r *Reference) Needs() Needs { return Needs{} }
 // Decide arms every HIGH class, follows its pressure, and sets each LOW
 // class's delay.
 func (r *Reference) Decide(s Snapshot) Plan {
-	p := Plan{Contended: true, Near: true, Pressured: map[string]bool{}, Arm: map[string]bool{}, Delay: map[string]time.Duration{}}
+	p := Plan{Contended: true, Near: true, Hooks: true, Pressured: map[string]bool{}, Arm: map[string]bool{}, Delay: map[string]time.Duration{}}
 	hold := r.cfg.Detector.Hold.D()
 	for _, cs := range s.Classes {
 		c := r.cfg.Class(cs.Name)
