@@ -74,6 +74,11 @@ type Detector struct {
 	// a size or a percentage of that limit. Only while memory is contended
 	// does HIGH's activity count as pressure. "0" means always contended.
 	Headroom Size `yaml:"headroom,omitempty"`
+	// Reserve is how much of the free memory is kept for HIGH while
+	// memory is contended, out of what LOW may grow into: half the
+	// headroom (half_headroom, the default), or what HIGH grew by
+	// recently (high_growth).
+	Reserve Reserve `yaml:"reserve,omitempty"`
 }
 
 // Class is a priority class: a set of member cgroups under the root.

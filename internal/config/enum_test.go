@@ -15,6 +15,7 @@ var enums = map[string][]string{
 	"backend":           strs(backends),
 	"policy":            strs(policyNames),
 	"source":            strs(sources),
+	"reserve":           strs(reserves),
 	"priority":          strs(priorities),
 	"protect":           strs(protections),
 	"slow":              strs(slows),

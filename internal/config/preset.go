@@ -104,6 +104,7 @@ func (c *Config) applyPreset() {
 	setDefault(&d.Window, p.detector.Window)
 	setDefault(&d.Hold, p.detector.Hold)
 	setDefault(&d.Headroom, p.detector.Headroom)
+	setDefault(&d.Reserve, ReserveHalfHeadroom)
 	for i := range c.Classes {
 		cl := &c.Classes[i]
 		if len(cl.Members) == 0 && cl.Name != "" && c.NRI == nil {

@@ -203,6 +203,20 @@ var sources = words[Source]{SourceAuto, SourcePgfault, SourcePSI, SourceEvents}
 
 func (s *Source) parse(v string) error { return sources.parse(s, v) }
 
+// Reserve is how the free memory kept for HIGH while memory is contended
+// is sized: half_headroom or high_growth.
+type Reserve string
+
+// Reserves.
+const (
+	ReserveHalfHeadroom Reserve = "half_headroom"
+	ReserveHighGrowth   Reserve = "high_growth"
+)
+
+var reserves = words[Reserve]{ReserveHalfHeadroom, ReserveHighGrowth}
+
+func (r *Reserve) parse(s string) error { return reserves.parse(r, s) }
+
 // Protect is how a HIGH class is protected from reclaim: low (below_low
 // or memory.low) or min (below_min or memory.min), or none.
 type Protect string

@@ -97,6 +97,7 @@ func (e *Engine) Decide(s Snapshot) Plan {
 	}
 	p.Hooks = !e.lastNear.IsZero() && s.Now.Sub(e.lastNear) <= HooksLinger
 	squeeze := !e.lastContended.IsZero() && s.Now.Sub(e.lastContended) <= e.cfg.Detector.Hold.D()
+	e.recordHighUsage(s)
 	share := e.lowShare(s)
 	for _, cs := range s.Classes {
 		c := e.cfg.Class(cs.Name)
@@ -113,8 +114,8 @@ func (e *Engine) Decide(s Snapshot) Plan {
 }
 
 // lowShare is how much more each LOW member may take while memory is
-// contended: the free memory above a reserve of half the headroom, kept
-// for HIGH, split evenly among the LOW members.
+// contended: the free memory above the reserve kept for HIGH (reserve),
+// split evenly among the LOW members.
 func (e *Engine) lowShare(s Snapshot) uint64 {
 	var n uint64
 	for _, cs := range s.Classes {
@@ -122,12 +123,60 @@ func (e *Engine) lowShare(s Snapshot) uint64 {
 			n += uint64(len(cs.Members))
 		}
 	}
-	reserve := e.cfg.Detector.Headroom.Of(s.Root.Limit) / 2
+	reserve := e.reserve(s.Root.Limit)
 	free := s.Root.Free()
 	if n == 0 || free <= reserve {
 		return 0
 	}
 	return (free - reserve) / n
+}
+
+// reserveHorizon is the HIGH growth a high_growth reserve covers: two
+// decisions near contention (100 ms apart), the time within which the
+// daemon lowers LOW's caps again once HIGH has grown.
+const reserveHorizon = 200 * time.Millisecond
+
+// reserve is the free memory kept for HIGH while memory is contended:
+// half the headroom, or (high_growth) what the HIGH classes grew by at
+// their fastest over the last Hold, per reserveHorizon, between 1 % of the
+// limit and half the headroom. Without two snapshots to measure growth
+// by, it is half the headroom.
+func (e *Engine) reserve(limit uint64) uint64 {
+	half := e.cfg.Detector.Headroom.Of(limit) / 2
+	if e.cfg.Detector.Reserve != config.ReserveHighGrowth || len(e.highUsage) < 2 {
+		return half
+	}
+	var rate float64 // bytes per second
+	for i := 1; i < len(e.highUsage); i++ {
+		a, b := e.highUsage[i-1], e.highUsage[i]
+		if dt := b.at.Sub(a.at).Seconds(); dt > 0 && b.bytes > a.bytes {
+			rate = max(rate, float64(b.bytes-a.bytes)/dt)
+		}
+	}
+	r := uint64(rate * reserveHorizon.Seconds())
+	return min(half, max(r, limit/100))
+}
+
+// recordHighUsage remembers the HIGH classes' total usage at s, and
+// forgets what is older than Hold.
+func (e *Engine) recordHighUsage(s Snapshot) {
+	if e.cfg.Detector.Reserve != config.ReserveHighGrowth {
+		return
+	}
+	var total uint64
+	for _, cs := range s.Classes {
+		if c := e.cfg.Class(cs.Name); c != nil && c.Priority == config.High {
+			for _, m := range cs.Members {
+				total += m.Usage
+			}
+		}
+	}
+	e.highUsage = append(e.highUsage, usageAt{s.Now, total})
+	cut := 0
+	for cut < len(e.highUsage)-2 && s.Now.Sub(e.highUsage[cut].at) > e.cfg.Detector.Hold.D() {
+		cut++
+	}
+	e.highUsage = e.highUsage[cut:]
 }
 
 // highPressure updates and returns a HIGH class's pressure: it starts

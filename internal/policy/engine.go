@@ -67,6 +67,15 @@ type Engine struct {
 	lastContended time.Time
 	// lastNear is the last snapshot that found contention near.
 	lastNear time.Time
+	// highUsage is the HIGH classes' total usage at each snapshot within
+	// the last Hold, oldest first (reserve high_growth).
+	highUsage []usageAt
+}
+
+// usageAt is a usage at an instant.
+type usageAt struct {
+	at    time.Time
+	bytes uint64
 }
 
 // memberState is what the engine remembers of a LOW member it acts on.

@@ -464,3 +464,45 @@ func TestProtectionNeverLowersReservation(t *testing.T) {
 		t.Fatalf("usage past the reservation is not protected:\n%s", got)
 	}
 }
+
+// TestReserveHighGrowth: with reserve high_growth, the free memory kept for
+// HIGH follows how fast HIGH grew over the last hold: a flat HIGH leaves
+// LOW all but 1 % of the limit, a HIGH that grows fast keeps half the
+// headroom, as half_headroom always does.
+func TestReserveHighGrowth(t *testing.T) {
+	capAfter := func(reserve string, highGrowth uint64) uint64 {
+		t.Helper()
+		e := newEngine(mustConfig(t, strings.Replace(twoClasses, "headroom: 100MiB}", "headroom: 100MiB, reserve: "+reserve+"}", 1)), Means{})
+		// 60 MiB free, below the 100 MiB headroom: contended.
+		w := &world{now: t0, rootUsage: 940 * mib, highUsage: 300 * mib, lowUsage: 400 * mib, lowHigh: Max}
+		var p Plan
+		for i := 0; i < 5; i++ {
+			w.now = w.now.Add(100 * time.Millisecond)
+			w.highUsage += highGrowth
+			p = e.Decide(w.snap())
+		}
+		for _, in := range p.Intents {
+			if in.Kind == Cap {
+				return in.Bytes
+			}
+		}
+		t.Fatalf("reserve %s: no cap in %s", reserve, writes(p))
+		return 0
+	}
+	// half_headroom: 400 MiB + (60 − 50) MiB, whatever HIGH does.
+	if got := capAfter("half_headroom", 0); got != 410*mib {
+		t.Errorf("half_headroom: cap %d MiB, want 410", got/mib)
+	}
+	// A flat HIGH: the reserve is 1 % of the limit, 10 MiB.
+	if got := capAfter("high_growth", 0); got != 450*mib {
+		t.Errorf("high_growth, flat HIGH: cap %d MiB, want 450", got/mib)
+	}
+	// HIGH growing 10 MiB per 100 ms: 20 MiB per 200 ms.
+	if got := capAfter("high_growth", 10*mib); got != 440*mib {
+		t.Errorf("high_growth, HIGH +100 MiB/s: cap %d MiB, want 440", got/mib)
+	}
+	// HIGH growing 40 MiB per 100 ms: 80 MiB, more than half the headroom.
+	if got := capAfter("high_growth", 40*mib); got != 410*mib {
+		t.Errorf("high_growth, HIGH +400 MiB/s: cap %d MiB, want 410 (half the headroom at most)", got/mib)
+	}
+}
