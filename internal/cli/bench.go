@@ -111,7 +111,8 @@ func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.S
 	if err != nil {
 		return err
 	}
-	if _, err := parseVariants(f.variants); err != nil {
+	variants, err := parseVariants(f.variants)
+	if err != nil {
 		return err
 	}
 	if f.vm.kernel != "" {
@@ -120,7 +121,7 @@ func (f *benchFlags) run(cmd *cobra.Command, g *globals, kind string, sc bench.S
 	if _, err := exec.LookPath(podman.Binary); err != nil && rt == bench.PodmanRuntime {
 		return fmt.Errorf("--runtime podman needs podman (%w); in a guest use --vm KERNEL, which then boots a Debian rootfs with podman", err)
 	}
-	return runBench(cmd, g, f, sc, runFn, daemonOnly)
+	return runBench(cmd, g, f, sc, variants, runFn, daemonOnly)
 }
 
 func newBenchIsolationCmd(g *globals) *cobra.Command {
@@ -244,9 +245,10 @@ interval.
 	return cmd
 }
 
-// runBench runs a bench in cgroups on this host, then prints its summary.
-// daemonOnly: every strategy must run the daemon (the overhead bench).
-func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, run func(ctx context.Context, o bench.Options) error, daemonOnly bool) error {
+// runBench runs a bench in cgroups on this host, with the variants read
+// from f, then prints its summary. daemonOnly: every strategy must run the
+// daemon (the overhead bench).
+func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, variants []bench.Variant, run func(ctx context.Context, o bench.Options) error, daemonOnly bool) error {
 	probe := (&kernel.Host{}).Probe()
 	strategies, err := benchStrategies(f.strategies, probe)
 	if err != nil {
@@ -272,10 +274,6 @@ func runBench(cmd *cobra.Command, g *globals, f *benchFlags, sc bench.Scenario, 
 	pj, _ := json.Marshal(probe)
 	version, commit := buildInfo()
 	prog := newBenchProgress(g.stderr, f.vm.lines)
-	variants, err := parseVariants(f.variants)
-	if err != nil {
-		return err
-	}
 	o := bench.Options{
 		FS: fsys, Parent: f.parent, Out: f.out, Scenario: sc, Strategies: strategies, Variants: variants, Runs: f.runs,
 		Seed: f.seed, Resume: f.vm.resume, HoldTracepoint: f.vm.hold, ArmTimeout: f.armTimeout, Worker: worker, Runtime: rt, Image: image, Log: g.logger(), Progress: prog.arm,
