@@ -306,14 +306,28 @@ func allocTime(r *replay.Result) float64 {
 
 // meanWall is the mean wall time of a's completed members of class.
 func meanWall(a *bench.LoadedArm, class string) (float64, bool) {
+	return meanOfClass(a, class, func(member string) (float64, bool) {
+		res, ok := completed(a, member)
+		if !ok {
+			return 0, false
+		}
+		return res.WallS, true
+	})
+}
+
+// meanOfClass is the mean of value over a's members of class that have
+// one; none for a nil arm.
+func meanOfClass(a *bench.LoadedArm, class string, value func(member string) (float64, bool)) (float64, bool) {
 	if a == nil {
 		return 0, false
 	}
 	var xs []float64
 	for _, m := range a.Members {
-		if res, ok := completed(a, m.Name); ok && m.Class == class {
-			xs = append(xs, res.WallS)
+		if m.Class != class {
+			continue
 		}
+		v, ok := value(m.Name)
+		appendIf(&xs, v, ok)
 	}
 	return meanOf(xs)
 }

@@ -43,17 +43,12 @@ func stallMS(k *replay.Kernel) (float64, bool) {
 
 // meanStallMS is the mean memory stall of a's sessions of class, in ms.
 func meanStallMS(a *bench.LoadedArm, class string) (float64, bool) {
-	if a == nil {
-		return 0, false
-	}
-	var xs []float64
-	for _, m := range a.Members {
-		if k, ok := kernelOf(a, m.Name); ok && m.Class == class {
-			v, ok := stallMS(k)
-			appendIf(&xs, v, ok)
+	return meanOfClass(a, class, func(member string) (float64, bool) {
+		if k, ok := kernelOf(a, member); ok {
+			return stallMS(k)
 		}
-	}
-	return meanOf(xs)
+		return 0, false
+	})
 }
 
 // memoryOf averages the kernel counters of class's sessions over arms.
