@@ -246,12 +246,7 @@ func TestNoDetectorWithoutTracepoint(t *testing.T) {
 func TestAttachRefusedWithoutMemcgOps(t *testing.T) {
 	testutil.Require(t, testutil.NoMemcgOps)
 	d := newDetector(t, refHigh(), refLow())
-	g := testutil.Cgroup(t)
-	dir, err := g.OpenDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dir.Close()
+	dir := openDir(t, testutil.Cgroup(t))
 	for role, id := range map[bpf.Role]bpf.ClassID{bpf.High: highClass, bpf.Low: lowClass} {
 		a, err := d.Attach(role, id, dir, 0)
 		if err == nil {
@@ -262,6 +257,18 @@ func TestAttachRefusedWithoutMemcgOps(t *testing.T) {
 			t.Errorf("%s: got %v; want ErrNotSupported", role, err)
 		}
 	}
+}
+
+// openDir opens g's directory, the fd that attaching ops takes, and
+// closes it when t ends.
+func openDir(t testing.TB, g *cgroup.Group) *os.File {
+	t.Helper()
+	dir, err := g.OpenDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dir.Close() })
+	return dir
 }
 
 // attach attaches role to g for class id and detaches it when t ends.

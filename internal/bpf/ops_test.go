@@ -117,11 +117,7 @@ func BenchmarkAttachOps(b *testing.B) {
 	d := newDetector(b, refHigh(), refLow())
 	lg := child(b, testutil.ParentCgroup(b), "low")
 	o := loadOps(b, d, bpf.Low, lowClass)
-	dir, err := lg.OpenDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dir.Close()
+	dir := openDir(b, lg)
 	b.Run("attach", func(b *testing.B) { cycle(b, o, dir, true) })
 	b.Run("detach", func(b *testing.B) { cycle(b, o, dir, false) })
 }
@@ -159,11 +155,7 @@ func BenchmarkChargeWithOps(b *testing.B) {
 	d := newDetector(b, refHigh(), bpf.LowConfig{YieldsTo: []bpf.ClassID{highClass}})
 	lg := child(b, testutil.ParentCgroup(b), "low")
 	o := loadOps(b, d, bpf.Low, lowClass)
-	dir, err := lg.OpenDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dir.Close()
+	dir := openDir(b, lg)
 	enter(b, lg)
 	before := counters(b, d, lowClass)
 	var spent [2]time.Duration // detached, attached
